@@ -1,0 +1,99 @@
+//! The `latchkey` command line: parsing and dispatch only; the work is in `services`.
+
+mod users;
+
+use std::io::Read;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use secrecy::SecretString;
+
+use crate::config::Config;
+use crate::db::{migrations, Db};
+use crate::domain::MAX_PASSWORD_BYTES;
+use crate::startup::Application;
+
+/// Latchkey: log in, log out, change password and reset-by-email, as one service.
+#[derive(Debug, Parser)]
+#[command(name = "latchkey", version, about)]
+pub struct Cli {
+    /// What to do; `serve` when omitted.
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// The top-level commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run pending migrations, then serve HTTP and drain the email outbox.
+    Serve {
+        /// Do not run pending migrations at start-up.
+        #[arg(long)]
+        no_migrate: bool,
+    },
+    /// Apply pending database migrations and print what was applied.
+    Migrate,
+    /// Manage user accounts.
+    #[command(subcommand)]
+    Users(users::UsersCommand),
+}
+
+/// Runs one command to completion.
+pub fn run(cli: Cli, config: Config) -> anyhow::Result<()> {
+    match cli.command.unwrap_or(Command::Serve { no_migrate: false }) {
+        Command::Serve { no_migrate } => serve(config, !no_migrate),
+        Command::Migrate => migrate(&config),
+        Command::Users(command) => users::run(command, &config),
+    }
+}
+
+fn serve(config: Config, migrate: bool) -> anyhow::Result<()> {
+    actix_web::rt::System::new().block_on(async move {
+        let app = Application::build(config, migrate).await?;
+        tracing::info!(address = %app.address(), "latchkey is listening");
+        app.run_until_stopped()
+            .await
+            .context("the HTTP server failed")
+    })
+}
+
+fn migrate(config: &Config) -> anyhow::Result<()> {
+    let db = Db::connect(&config.database_url, 2)?;
+    let applied = migrations::run_pending(&db)?;
+    if applied.is_empty() {
+        println!("no pending migrations");
+    }
+    for version in applied {
+        println!("applied {version}");
+    }
+    Ok(())
+}
+
+/// A small pool for a one-shot admin command, with the schema brought up to date first: the
+/// binary only works with the schema it embeds, and a fresh SQLite file has none yet.
+fn connect(config: &Config) -> anyhow::Result<Db> {
+    let db = Db::connect(&config.database_url, 2)?;
+    for version in migrations::run_pending(&db)? {
+        tracing::info!(%version, "applied migration");
+    }
+    Ok(db)
+}
+
+/// Reads a password from standard input: everything up to EOF, minus one trailing line break.
+/// Nothing else is trimmed, since spaces may be part of the password.
+fn read_password_stdin() -> anyhow::Result<SecretString> {
+    let mut bytes = Vec::new();
+    std::io::stdin()
+        .take(MAX_PASSWORD_BYTES as u64 + 3)
+        .read_to_end(&mut bytes)
+        .context("cannot read the password from standard input")?;
+    if bytes.ends_with(b"\n") {
+        bytes.pop();
+        if bytes.ends_with(b"\r") {
+            bytes.pop();
+        }
+    }
+    let text = String::from_utf8(bytes)
+        .map_err(|_| anyhow::anyhow!("the password on standard input is not valid UTF-8"))?;
+    Ok(SecretString::from(text))
+}

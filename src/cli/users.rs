@@ -1,0 +1,105 @@
+//! `latchkey users …`
+
+use clap::Subcommand;
+
+use super::{connect, read_password_stdin};
+use crate::config::Config;
+use crate::domain::{EmailAddress, PasswordRules, Username};
+use crate::passwords::PasswordHasher;
+use crate::services::users::{self, NewAccount};
+
+/// Account administration.
+#[derive(Debug, Subcommand)]
+pub enum UsersCommand {
+    /// Create an account (without --password-stdin it has no usable password until a reset).
+    Create {
+        /// Login name.
+        #[arg(long)]
+        username: String,
+        /// Email address; reset links are sent here.
+        #[arg(long)]
+        email: String,
+        /// Read the initial password from standard input.
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// Set a user's password (read from standard input); older sessions and tokens stop working.
+    SetPassword {
+        /// The user.
+        username: String,
+        /// Read the password from standard input (required).
+        #[arg(long, required = true)]
+        password_stdin: bool,
+    },
+    /// List every account.
+    List,
+    /// Allow an account to log in and reset again.
+    Activate {
+        /// The user.
+        username: String,
+    },
+    /// Stop an account from logging in or resetting.
+    Deactivate {
+        /// The user.
+        username: String,
+    },
+}
+
+pub(super) fn run(command: UsersCommand, config: &Config) -> anyhow::Result<()> {
+    let rules = PasswordRules {
+        min_length: config.passwords.min_length,
+    };
+    match command {
+        UsersCommand::Create {
+            username,
+            email,
+            password_stdin,
+        } => {
+            let account = NewAccount {
+                username: Username::parse(&username)?,
+                email: EmailAddress::parse(&email)
+                    .map_err(|_| anyhow::anyhow!("{email:?} is not a valid email address"))?,
+                password: password_stdin.then(read_password_stdin).transpose()?,
+            };
+            let db = connect(config)?;
+            let hasher = PasswordHasher::with_permits(config.passwords.argon2, 1)?;
+            let user = users::create_user(&db, &hasher, rules, account)?;
+            println!("created user {} (id {})", user.username, user.id);
+        }
+        UsersCommand::SetPassword { username, .. } => {
+            let password = read_password_stdin()?;
+            let db = connect(config)?;
+            let hasher = PasswordHasher::with_permits(config.passwords.argon2, 1)?;
+            users::set_password(&db, &hasher, rules, &username, password)?;
+            println!("password set for {username}");
+        }
+        UsersCommand::List => {
+            let db = connect(config)?;
+            println!("id\tusername\temail\tactive\tpassword\tcreated_at");
+            for user in users::list_users(&db)? {
+                println!(
+                    "{}\t{}\t{}\t{}\t{}\t{}",
+                    user.id,
+                    user.username,
+                    user.email,
+                    if user.is_active { "yes" } else { "no" },
+                    if user.password_hash.is_some() {
+                        "set"
+                    } else {
+                        "none"
+                    },
+                    user.created_at.format("%Y-%m-%dT%H:%M:%SZ"),
+                );
+            }
+        }
+        UsersCommand::Activate { username } => {
+            users::set_active(&connect(config)?, &username, true)?;
+            println!("activated {username}");
+        }
+        UsersCommand::Deactivate { username } => {
+            users::set_active(&connect(config)?, &username, false)?;
+            println!("deactivated {username}");
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,267 @@
+//! Configuration: every environment variable, parsed once at start-up into [`Config`].
+//!
+//! Nothing else in Latchkey reads the environment. Each variable has a default that makes
+//! `cargo run` work on a fresh machine; an invalid value stops start-up with one line naming the
+//! variable and what it expects. A `.env` file in the working directory is read first (dotenvy).
+//!
+//! | variable | default |
+//! |---|---|
+//! | `DATABASE_URL` | `sqlite://latchkey.db` |
+//! | `LATCHKEY_BIND` | `127.0.0.1:8080` |
+//! | `LATCHKEY_PUBLIC_URL` | `http://127.0.0.1:8080` |
+//! | `LATCHKEY_SECRET_KEY` | SQLite: generated into `latchkey.secret`; PostgreSQL: required |
+//! | `LATCHKEY_RESET_TOKEN_TTL` | `60m` |
+//! | `LATCHKEY_API_TOKEN_TTL` | `7d` |
+//! | `LATCHKEY_SESSION_TTL` | `12h` |
+//! | `LATCHKEY_NO_INFORMATION_LEAKAGE` | `true` |
+//! | `LATCHKEY_USER_DETAILS_ON_VALIDATION` | `false` |
+//! | `LATCHKEY_LOOKUP_FIELD` | `email` |
+//! | `LATCHKEY_REQUIRE_USABLE_PASSWORD` | `true` |
+//! | `LATCHKEY_CLIENT_IP_HEADER` | unset (peer address) |
+//! | `LATCHKEY_TOKEN_GENERATOR` | `string` (`LATCHKEY_TOKEN_MIN_LENGTH`/`MAX_LENGTH` 64/64; `LATCHKEY_TOKEN_MIN_NUMBER`/`MAX_NUMBER` 100000/999999) |
+//! | `LATCHKEY_PASSWORD_MIN_LENGTH` | `12` |
+//! | `LATCHKEY_ARGON2_MEMORY_KIB` / `_ITERATIONS` / `_PARALLELISM` | `19456` / `2` / `1` |
+//! | `LATCHKEY_EMAIL_BACKEND` | `file` (`smtp`, `file`, `log`) |
+//! | `LATCHKEY_SMTP_URL` | `smtp://127.0.0.1:25` |
+//! | `LATCHKEY_MAIL_DIR` | `./mail` |
+//! | `LATCHKEY_EMAIL_FROM` | `Latchkey <no-reply@localhost>` |
+//! | `LATCHKEY_EMAIL_WORKERS` | `4` |
+//! | `LATCHKEY_DB_POOL_SIZE` | `8` |
+//! | `LATCHKEY_LOG` | `info` |
+//! | `LATCHKEY_LOG_FORMAT` | `text` (`json`) |
+
+mod database_url;
+mod sections;
+pub mod values;
+
+pub use database_url::DatabaseUrl;
+pub use sections::{
+    Argon2Cost, EmailBackend, EmailConfig, LogConfig, LogFormat, LookupField, PasswordPolicy,
+    ResetConfig, TokenGeneratorConfig,
+};
+
+use std::net::{SocketAddr, ToSocketAddrs};
+use std::time::Duration;
+
+use crate::secrets::SecretKey;
+
+/// Every setting Latchkey reads, typed and validated.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Which database, and therefore which backend.
+    pub database_url: DatabaseUrl,
+    /// Connections kept per process.
+    pub db_pool_size: u32,
+    /// The listen address of `serve`.
+    pub bind: SocketAddr,
+    /// The origin every emailed link is built from; request headers never are.
+    pub public_url: PublicUrl,
+    /// `LATCHKEY_SECRET_KEY` as given; resolved (or generated) by [`crate::secrets`].
+    pub secret_key: Option<SecretKey>,
+    /// The password-reset settings of django-rest-passwordreset, under our names.
+    pub reset: ResetConfig,
+    /// Lifetime of a login bearer token.
+    pub api_token_ttl: Duration,
+    /// Absolute lifetime of a browser session.
+    pub session_ttl: Duration,
+    /// Header to take the client address from (behind a trusted proxy only).
+    pub client_ip_header: Option<String>,
+    /// Rules for new passwords and the hashing cost.
+    pub passwords: PasswordPolicy,
+    /// Outbox delivery.
+    pub email: EmailConfig,
+    /// Log filter and format.
+    pub log: LogConfig,
+}
+
+/// An invalid configuration value: the one line start-up prints before exiting.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("invalid {variable}: expected {expected}")]
+pub struct ConfigError {
+    /// The variable's name.
+    pub variable: &'static str,
+    /// What a valid value looks like.
+    pub expected: String,
+}
+
+/// Reads one variable; empty values count as unset so `FOO=` in `.env` means "default".
+pub(crate) struct Vars<'a>(&'a dyn Fn(&str) -> Option<String>);
+
+impl Vars<'_> {
+    /// The raw value, if set and not empty.
+    pub(crate) fn raw(&self, name: &str) -> Option<String> {
+        (self.0)(name).filter(|value| !value.trim().is_empty())
+    }
+
+    /// Parses a variable with `parse`, or returns `default` when it is unset.
+    pub(crate) fn parse<T>(
+        &self,
+        name: &'static str,
+        default: T,
+        parse: impl FnOnce(&str) -> Result<T, String>,
+    ) -> Result<T, ConfigError> {
+        match self.raw(name) {
+            None => Ok(default),
+            Some(raw) => parse(raw.trim()).map_err(|expected| ConfigError {
+                variable: name,
+                expected,
+            }),
+        }
+    }
+}
+
+impl Config {
+    /// Reads the process environment (after `.env`, which `main` loads).
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_vars(&|name| std::env::var(name).ok())
+    }
+
+    /// Reads variables through `lookup`, so tests can configure an app without touching the
+    /// process environment.
+    pub fn from_vars(lookup: &dyn Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let vars = Vars(lookup);
+        Ok(Self {
+            database_url: vars.parse(
+                "DATABASE_URL",
+                DatabaseUrl::Sqlite("latchkey.db".into()),
+                DatabaseUrl::parse,
+            )?,
+            db_pool_size: vars.parse("LATCHKEY_DB_POOL_SIZE", 8, |raw| {
+                values::integer_in(raw, 1, 128)
+            })?,
+            bind: vars.parse(
+                "LATCHKEY_BIND",
+                SocketAddr::from(([127, 0, 0, 1], 8080)),
+                parse_bind,
+            )?,
+            public_url: vars.parse(
+                "LATCHKEY_PUBLIC_URL",
+                PublicUrl::default_local(),
+                PublicUrl::parse,
+            )?,
+            secret_key: vars.parse("LATCHKEY_SECRET_KEY", None, |raw| {
+                SecretKey::from_base64(raw).map(Some)
+            })?,
+            reset: ResetConfig::from_vars(&vars)?,
+            api_token_ttl: vars.parse("LATCHKEY_API_TOKEN_TTL", days(7), values::duration)?,
+            session_ttl: vars.parse("LATCHKEY_SESSION_TTL", hours(12), values::duration)?,
+            client_ip_header: vars.parse("LATCHKEY_CLIENT_IP_HEADER", None, parse_header_name)?,
+            passwords: PasswordPolicy::from_vars(&vars)?,
+            email: EmailConfig::from_vars(&vars)?,
+            log: LogConfig::from_vars(&vars)?,
+        })
+    }
+}
+
+fn days(n: u64) -> Duration {
+    Duration::from_secs(n * 86_400)
+}
+
+fn hours(n: u64) -> Duration {
+    Duration::from_secs(n * 3_600)
+}
+
+fn parse_bind(raw: &str) -> Result<SocketAddr, String> {
+    let expected = || "HOST:PORT, e.g. 127.0.0.1:8080".to_owned();
+    raw.to_socket_addrs()
+        .map_err(|_| expected())?
+        .next()
+        .ok_or_else(expected)
+}
+
+fn parse_header_name(raw: &str) -> Result<Option<String>, String> {
+    let valid = !raw.is_empty()
+        && raw.len() <= 64
+        && raw
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+    if valid {
+        Ok(Some(raw.to_ascii_lowercase()))
+    } else {
+        Err("an HTTP header name such as X-Forwarded-For".to_owned())
+    }
+}
+
+/// The public origin (`scheme://host[:port]`, no trailing slash) that links are built from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PublicUrl(String);
+
+impl PublicUrl {
+    fn default_local() -> Self {
+        Self("http://127.0.0.1:8080".to_owned())
+    }
+
+    /// Accepts an absolute http(s) URL without query or fragment; a path prefix is kept.
+    pub fn parse(raw: &str) -> Result<Self, String> {
+        let expected = || "an absolute http:// or https:// URL without query string".to_owned();
+        let url = url::Url::parse(raw).map_err(|_| expected())?;
+        let valid = matches!(url.scheme(), "http" | "https")
+            && url.host().is_some()
+            && url.query().is_none()
+            && url.fragment().is_none()
+            && url.username().is_empty();
+        if !valid {
+            return Err(expected());
+        }
+        Ok(Self(url.as_str().trim_end_matches('/').to_owned()))
+    }
+
+    /// `self` followed by `path` (which starts with `/`).
+    pub fn join(&self, path: &str) -> String {
+        format!("{}{}", self.0, path)
+    }
+
+    /// Cookies get `Secure` (and HSTS is sent) only behind https.
+    pub fn is_https(&self) -> bool {
+        self.0.starts_with("https://")
+    }
+
+    /// The origin as text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn config(pairs: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let map: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        Config::from_vars(&move |name| map.get(name).cloned())
+    }
+
+    #[test]
+    fn defaults_need_no_variables() {
+        let config = config(&[]).unwrap();
+        assert_eq!(
+            config.database_url,
+            DatabaseUrl::Sqlite("latchkey.db".into())
+        );
+        assert_eq!(config.bind.port(), 8080);
+        assert_eq!(config.reset.token_ttl, Duration::from_secs(3600));
+        assert_eq!(config.passwords.min_length, 12);
+        assert_eq!(config.email.workers, 4);
+    }
+
+    #[test]
+    fn an_invalid_value_names_its_variable() {
+        let err = config(&[("LATCHKEY_RESET_TOKEN_TTL", "soon")]).unwrap_err();
+        assert_eq!(err.variable, "LATCHKEY_RESET_TOKEN_TTL");
+        assert!(err.to_string().contains("duration"));
+    }
+
+    #[test]
+    fn public_url_loses_its_trailing_slash() {
+        let config = config(&[("LATCHKEY_PUBLIC_URL", "https://auth.example.com/")]).unwrap();
+        assert_eq!(
+            config.public_url.join("/reset-password/x"),
+            "https://auth.example.com/reset-password/x"
+        );
+        assert!(config.public_url.is_https());
+    }
+}

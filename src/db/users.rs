@@ -1,0 +1,145 @@
+//! The `users` table.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use super::schema::users;
+use super::DbConnection;
+
+/// An account row.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = users)]
+pub struct User {
+    /// Primary key.
+    pub id: i64,
+    /// Unique, case-sensitive login name.
+    pub username: String,
+    /// The address as entered; mail goes here.
+    pub email: String,
+    /// Canonical form of `email`, unique.
+    pub email_key: String,
+    /// argon2id PHC string; `None` = no usable password.
+    pub password_hash: Option<String>,
+    /// Inactive accounts cannot log in or reset.
+    pub is_active: bool,
+    /// Changes with every password change; older sessions and tokens carry a stale stamp.
+    pub password_stamp: i64,
+    /// When the password last changed.
+    pub password_changed_at: Option<NaiveDateTime>,
+    /// Creation time (UTC).
+    pub created_at: NaiveDateTime,
+    /// Last modification time (UTC).
+    pub updated_at: NaiveDateTime,
+}
+
+/// A row to insert.
+#[derive(Debug, Insertable)]
+#[diesel(table_name = users)]
+pub struct NewUser<'a> {
+    /// Login name.
+    pub username: &'a str,
+    /// Address as entered.
+    pub email: &'a str,
+    /// Canonical address.
+    pub email_key: &'a str,
+    /// PHC string, or `None` for no usable password.
+    pub password_hash: Option<&'a str>,
+    /// Password set time, if one was set.
+    pub password_changed_at: Option<NaiveDateTime>,
+    /// Now.
+    pub created_at: NaiveDateTime,
+    /// Now.
+    pub updated_at: NaiveDateTime,
+}
+
+impl NewUser<'_> {
+    /// `INSERT … RETURNING *`.
+    pub fn insert(&self, conn: &mut DbConnection) -> QueryResult<User> {
+        diesel::insert_into(users::table)
+            .values(self)
+            .returning(users::all_columns)
+            .get_result(conn)
+    }
+}
+
+/// The account with this exact username.
+pub fn find_by_username(conn: &mut DbConnection, username: &str) -> QueryResult<Option<User>> {
+    users::table
+        .filter(users::username.eq(username))
+        .select(User::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// The account whose canonical email is `email_key`.
+pub fn find_by_email_key(conn: &mut DbConnection, email_key: &str) -> QueryResult<Option<User>> {
+    users::table
+        .filter(users::email_key.eq(email_key))
+        .select(User::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// The account with this id.
+pub fn find_by_id(conn: &mut DbConnection, id: i64) -> QueryResult<Option<User>> {
+    users::table
+        .find(id)
+        .select(User::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// Every account, by id.
+pub fn list(conn: &mut DbConnection) -> QueryResult<Vec<User>> {
+    users::table
+        .order(users::id.asc())
+        .select(User::as_select())
+        .load(conn)
+}
+
+/// Sets `is_active`; returns the number of rows changed (0 = no such user).
+pub fn set_active(
+    conn: &mut DbConnection,
+    id: i64,
+    active: bool,
+    now: NaiveDateTime,
+) -> QueryResult<usize> {
+    diesel::update(users::table.find(id))
+        .set((users::is_active.eq(active), users::updated_at.eq(now)))
+        .execute(conn)
+}
+
+/// Stores a new password hash and advances the password stamp, so every session and token
+/// issued under the old stamp is stale.
+pub fn set_password_hash(
+    conn: &mut DbConnection,
+    id: i64,
+    password_hash: &str,
+    now: NaiveDateTime,
+) -> QueryResult<usize> {
+    diesel::update(users::table.find(id))
+        .set((
+            users::password_hash.eq(password_hash),
+            users::password_stamp.eq(users::password_stamp + 1),
+            users::password_changed_at.eq(now),
+            users::updated_at.eq(now),
+        ))
+        .execute(conn)
+}
+
+/// Replaces a hash with an upgraded one of the *same* password: the stamp is kept, because
+/// nothing about the account's credentials changed.
+pub fn upgrade_password_hash(
+    conn: &mut DbConnection,
+    id: i64,
+    old_hash: &str,
+    new_hash: &str,
+) -> QueryResult<usize> {
+    diesel::update(
+        users::table
+            .find(id)
+            .filter(users::password_hash.eq(old_hash)),
+    )
+    .set(users::password_hash.eq(new_hash))
+    .execute(conn)
+}

@@ -1,0 +1,21 @@
+//! What every handler can reach: the pool, the hasher, the configuration and derived keys.
+
+use std::sync::Arc;
+
+use crate::config::Config;
+use crate::db::Db;
+use crate::passwords::PasswordHasher;
+use crate::secrets::DerivedKeys;
+
+/// Shared application state, cheap to clone (everything is behind `Arc`s).
+#[derive(Clone, Debug)]
+pub struct AppState {
+    /// The connection pool.
+    pub db: Db,
+    /// argon2id with its permits.
+    pub hasher: Arc<PasswordHasher>,
+    /// Parsed configuration.
+    pub config: Arc<Config>,
+    /// Purpose keys derived from the secret key.
+    pub keys: Arc<DerivedKeys>,
+}

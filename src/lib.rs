@@ -1,0 +1,28 @@
+//! Latchkey: log in, log out, change password and reset-by-email for a web product.
+//!
+//! One binary serves a JSON API and server-rendered pages, keeps its data in SQLite or
+//! PostgreSQL through diesel, and sends mail through a durable outbox.
+//!
+//! Data flows one way:
+//!
+//! ```text
+//! http (actix: routes, extractors, DTOs) ─┐
+//! cli  (clap: admin commands)             ├─► services (sync use cases) ─► db (diesel) / email / passwords
+//! email worker threads                    ─┘
+//! domain (parsed input types) ─ used by all
+//! ```
+//!
+//! `http` never touches diesel or argon2, `services` never touch actix, and only `db` knows the
+//! schema. The CLI, the HTTP handlers and the tests call the same services.
+
+pub mod cli;
+pub mod config;
+pub mod db;
+pub mod domain;
+pub mod error;
+pub mod http;
+pub mod passwords;
+pub mod secrets;
+pub mod services;
+pub mod startup;
+pub mod telemetry;

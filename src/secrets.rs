@@ -1,0 +1,233 @@
+//! The deployment's secret key: where it comes from, and the purpose-bound keys derived from it.
+//!
+//! One `LATCHKEY_SECRET_KEY` (64+ bytes, base64) is shared by every instance of a deployment.
+//! On SQLite it may be left unset: a key is then generated once into `latchkey.secret` (mode
+//! 0600) beside the database file, so a fresh checkout works and restarts keep their tokens
+//! valid. On PostgreSQL, where several instances must agree, it is required.
+//!
+//! Each use gets its own key derived with HKDF-SHA256, so a token hash of one kind can never be
+//! replayed as another kind.
+
+use std::fmt;
+use std::fs;
+use std::io::Write;
+use std::path::Path;
+
+use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD, URL_SAFE, URL_SAFE_NO_PAD};
+use base64::Engine;
+use hmac::{Hmac, Mac};
+use sha2::Sha256;
+
+use crate::config::DatabaseUrl;
+
+/// Minimum decoded length of the secret key.
+pub const MIN_SECRET_BYTES: usize = 64;
+
+/// Name of the generated key file beside a SQLite database.
+pub const SECRET_FILE_NAME: &str = "latchkey.secret";
+
+/// The raw key material; `Debug` never shows it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct SecretKey(Vec<u8>);
+
+impl fmt::Debug for SecretKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("SecretKey(…)")
+    }
+}
+
+impl SecretKey {
+    /// Decodes standard or URL-safe base64, padded or not.
+    pub fn from_base64(raw: &str) -> Result<Self, String> {
+        let raw = raw.trim();
+        let bytes = [STANDARD, STANDARD_NO_PAD, URL_SAFE, URL_SAFE_NO_PAD]
+            .iter()
+            .find_map(|engine| engine.decode(raw).ok())
+            .ok_or_else(|| format!("{MIN_SECRET_BYTES}+ bytes encoded as base64"))?;
+        if bytes.len() < MIN_SECRET_BYTES {
+            return Err(format!(
+                "{MIN_SECRET_BYTES}+ bytes encoded as base64 (got {} bytes)",
+                bytes.len()
+            ));
+        }
+        Ok(Self(bytes))
+    }
+
+    /// A fresh 64-byte key from the OS CSPRNG.
+    pub fn generate() -> Self {
+        Self(crate::domain::random_bytes::<64>().to_vec())
+    }
+
+    fn to_base64(&self) -> String {
+        STANDARD.encode(&self.0)
+    }
+
+    /// The derived key for one purpose (`info` names it).
+    fn derive(&self, info: &str) -> [u8; 32] {
+        let mut out = [0u8; 32];
+        let hkdf = hkdf::Hkdf::<Sha256>::new(Some(b"latchkey"), &self.0);
+        // 32 bytes is far below HKDF-SHA256's 8160-byte output limit, so expand cannot fail.
+        let _ = hkdf.expand(info.as_bytes(), &mut out);
+        out
+    }
+}
+
+/// Why no key could be had.
+#[derive(Debug, thiserror::Error)]
+pub enum SecretKeyError {
+    /// PostgreSQL deployments must configure the key explicitly.
+    #[error("LATCHKEY_SECRET_KEY is required with PostgreSQL: set it to {MIN_SECRET_BYTES}+ random bytes in base64 (e.g. `openssl rand -base64 64`), the same on every instance")]
+    Required,
+    /// The key file could not be read or written.
+    #[error("cannot use the secret key file {path}: {reason}")]
+    File {
+        /// The file.
+        path: String,
+        /// What went wrong.
+        reason: String,
+    },
+}
+
+/// The configured key, or (SQLite only) the one stored beside the database, created on first use.
+pub fn resolve(
+    configured: Option<&SecretKey>,
+    database: &DatabaseUrl,
+) -> Result<SecretKey, SecretKeyError> {
+    if let Some(key) = configured {
+        return Ok(key.clone());
+    }
+    let dir = database.sqlite_dir().ok_or(SecretKeyError::Required)?;
+    load_or_create(&dir.join(SECRET_FILE_NAME))
+}
+
+fn load_or_create(path: &Path) -> Result<SecretKey, SecretKeyError> {
+    let file_error = |reason: String| SecretKeyError::File {
+        path: path.display().to_string(),
+        reason,
+    };
+    match fs::read_to_string(path) {
+        Ok(text) => SecretKey::from_base64(&text)
+            .map_err(|expected| file_error(format!("expected {expected}"))),
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
+            let key = SecretKey::generate();
+            write_private(path, &key.to_base64()).map_err(|err| file_error(err.to_string()))?;
+            tracing::info!(path = %path.display(), "generated a new secret key");
+            Ok(key)
+        }
+        Err(err) => Err(file_error(err.to_string())),
+    }
+}
+
+/// Writes `text` to a new file readable only by its owner; never overwrites an existing key.
+fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
+    let mut options = fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut file = options.open(path)?;
+    file.write_all(text.as_bytes())?;
+    file.write_all(b"\n")?;
+    file.sync_all()
+}
+
+/// HMAC-SHA256 under one derived key: how tokens of one kind are stored and looked up.
+#[derive(Clone)]
+pub struct TokenHasher {
+    key: [u8; 32],
+}
+
+impl fmt::Debug for TokenHasher {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("TokenHasher(…)")
+    }
+}
+
+impl TokenHasher {
+    /// The hasher for tokens of kind `purpose` (e.g. `"reset-token"`).
+    pub fn new(secret: &SecretKey, purpose: &str) -> Self {
+        Self {
+            key: secret.derive(purpose),
+        }
+    }
+
+    /// Lowercase hex of HMAC-SHA256(key, token): the only form a token is stored in.
+    pub fn hash(&self, token: &str) -> String {
+        // HMAC accepts keys of any length, so new_from_slice cannot fail for a 32-byte key.
+        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&self.key)
+            .unwrap_or_else(|_| unreachable!("HMAC takes any key length"));
+        mac.update(token.as_bytes());
+        hex::encode(mac.finalize().into_bytes())
+    }
+}
+
+/// The keys Latchkey derives from the secret key, one per purpose.
+#[derive(Debug, Clone)]
+pub struct DerivedKeys {
+    /// Password-reset tokens.
+    pub reset_tokens: TokenHasher,
+    /// Login bearer tokens.
+    pub api_tokens: TokenHasher,
+    /// Browser session ids.
+    pub sessions: TokenHasher,
+    /// Signing key material for cookies (64 bytes, as actix's `Key` wants).
+    pub cookie_key: [u8; 64],
+}
+
+impl DerivedKeys {
+    /// Derives every purpose key from `secret`.
+    pub fn new(secret: &SecretKey) -> Self {
+        let mut cookie_key = [0u8; 64];
+        cookie_key[..32].copy_from_slice(&secret.derive("cookie-signing-1"));
+        cookie_key[32..].copy_from_slice(&secret.derive("cookie-signing-2"));
+        Self {
+            reset_tokens: TokenHasher::new(secret, "reset-token"),
+            api_tokens: TokenHasher::new(secret, "api-token"),
+            sessions: TokenHasher::new(secret, "session-id"),
+            cookie_key,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn short_keys_are_refused() {
+        assert!(SecretKey::from_base64(&STANDARD.encode([7u8; 32])).is_err());
+        assert!(SecretKey::from_base64("not base64 !!").is_err());
+        assert!(SecretKey::from_base64(&STANDARD.encode([7u8; 64])).is_ok());
+    }
+
+    #[test]
+    fn purposes_get_different_hashes_for_the_same_token() {
+        let keys = DerivedKeys::new(&SecretKey::generate());
+        assert_ne!(keys.reset_tokens.hash("abc"), keys.api_tokens.hash("abc"));
+        assert_eq!(keys.reset_tokens.hash("abc"), keys.reset_tokens.hash("abc"));
+        assert_eq!(keys.reset_tokens.hash("abc").len(), 64);
+    }
+
+    #[test]
+    fn the_generated_file_is_private_and_reused() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = DatabaseUrl::Sqlite(dir.path().join("app.db"));
+        let first = resolve(None, &url).unwrap();
+        let second = resolve(None, &url).unwrap();
+        assert_eq!(first, second);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = fs::metadata(dir.path().join(SECRET_FILE_NAME))
+                .unwrap()
+                .permissions()
+                .mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
+    }
+
+    #[test]
+    fn postgres_requires_a_configured_key() {
+        let url = DatabaseUrl::Postgres("postgres://localhost/db".into());
+        assert!(matches!(resolve(None, &url), Err(SecretKeyError::Required)));
+    }
+}

@@ -1,0 +1,5 @@
+//! Use cases: plain synchronous Rust called by HTTP handlers (on blocking threads), the CLI and
+//! the email workers alike, so a rule is written once for every face of Latchkey.
+
+pub mod health;
+pub mod users;

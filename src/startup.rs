@@ -1,0 +1,104 @@
+//! Builds a running Latchkey from a [`Config`]: secret key, pool, migrations, state, listener.
+//!
+//! The listener is bound before the server starts, so `LATCHKEY_BIND=127.0.0.1:0` gives tests a
+//! free port that [`Application::address`] reports.
+
+use std::net::{SocketAddr, TcpListener};
+use std::sync::Arc;
+
+use actix_web::dev::Server;
+use actix_web::{web, App, HttpServer};
+use anyhow::Context;
+
+use crate::config::Config;
+use crate::db::{migrations, Db};
+use crate::http::{self, AppState};
+use crate::passwords::PasswordHasher;
+use crate::secrets::{self, DerivedKeys};
+
+/// How long in-flight requests get to finish after SIGINT/SIGTERM.
+const SHUTDOWN_GRACE_SECS: u64 = 30;
+
+/// A bound, not yet running, server.
+pub struct Application {
+    server: Server,
+    address: SocketAddr,
+    state: AppState,
+}
+
+impl Application {
+    /// Resolves the secret key, connects, migrates (unless told not to) and binds.
+    pub async fn build(config: Config, migrate: bool) -> anyhow::Result<Self> {
+        warn_about_weak_settings(&config);
+        let secret = secrets::resolve(config.secret_key.as_ref(), &config.database_url)?;
+        let db = {
+            let url = config.database_url.clone();
+            let size = config.db_pool_size;
+            web::block(move || -> anyhow::Result<Db> {
+                let db = Db::connect(&url, size)?;
+                if migrate {
+                    for version in migrations::run_pending(&db)? {
+                        tracing::info!(%version, "applied migration");
+                    }
+                }
+                Ok(db)
+            })
+            .await??
+        };
+        let state = AppState {
+            db,
+            hasher: Arc::new(PasswordHasher::new(config.passwords.argon2)?),
+            keys: Arc::new(DerivedKeys::new(&secret)),
+            config: Arc::new(config),
+        };
+        let listener = TcpListener::bind(state.config.bind)
+            .with_context(|| format!("cannot listen on {}", state.config.bind))?;
+        let address = listener.local_addr()?;
+        let server_state = web::Data::new(state.clone());
+        let server = HttpServer::new(move || {
+            App::new()
+                .app_data(server_state.clone())
+                .wrap(http::access_log::logger())
+                .configure(http::routes)
+        })
+        .shutdown_timeout(SHUTDOWN_GRACE_SECS)
+        .listen(listener)?
+        .run();
+        Ok(Self {
+            server,
+            address,
+            state,
+        })
+    }
+
+    /// The address actually bound (the real port when `:0` was asked for).
+    pub fn address(&self) -> SocketAddr {
+        self.address
+    }
+
+    /// The shared state, for tests that inspect the database directly.
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// Serves until SIGINT/SIGTERM, then finishes in-flight requests.
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.server.await
+    }
+}
+
+/// Settings that work but weaken a guarantee are named at start-up.
+fn warn_about_weak_settings(config: &Config) {
+    if let Some(variable) = config.reset.token_generator.weakness() {
+        tracing::warn!(
+            variable,
+            "reset tokens carry fewer than 112 bits: they are safe only behind the per-IP and global token-check limits"
+        );
+    }
+    if !config.reset.no_information_leakage {
+        tracing::warn!(
+            variable = "LATCHKEY_NO_INFORMATION_LEAKAGE",
+            "reset requests reveal whether an account exists"
+        );
+    }
+}

@@ -1,0 +1,247 @@
+//! `spawn_app`, fresh databases, and the `latchkey` binary, for every test.
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+
+use diesel::{Connection, PgConnection, RunQueryDsl};
+use latchkey::config::Config;
+use latchkey::http::AppState;
+use latchkey::startup::Application;
+
+/// A fixed 64-byte key (base64) so test databases can be inspected with known hashes.
+pub const TEST_SECRET_KEY: &str =
+    "bGF0Y2hrZXktaW50ZWdyYXRpb24tdGVzdHMtc2VjcmV0LWtleS0wMTIzNDU2Nzg5YWJjZGVmMDEyMzQ1Njc4OWFi";
+
+/// Which database a test runs against.
+#[derive(Clone, Debug)]
+pub enum Backend {
+    Sqlite,
+    Postgres(String),
+}
+
+impl Backend {
+    /// PostgreSQL when `LATCHKEY_TEST_POSTGRES_URL` is set. Under CI a missing URL is a failure,
+    /// so PostgreSQL coverage can never be skipped silently.
+    pub fn postgres() -> Option<Self> {
+        match std::env::var("LATCHKEY_TEST_POSTGRES_URL") {
+            Ok(url) if !url.is_empty() => Some(Self::Postgres(url)),
+            _ if std::env::var("CI").is_ok_and(|v| v == "true") => {
+                panic!("CI=true but LATCHKEY_TEST_POSTGRES_URL is not set: PostgreSQL tests would be skipped")
+            }
+            _ => {
+                eprintln!("skipped: set LATCHKEY_TEST_POSTGRES_URL to run the PostgreSQL variant");
+                None
+            }
+        }
+    }
+}
+
+/// Runs each listed `async fn name(backend: Backend)` once on SQLite and once on PostgreSQL.
+#[macro_export]
+macro_rules! on_both_backends {
+    ($($name:ident),+ $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    super::$name($crate::helpers::Backend::Sqlite).await
+                }
+            )+
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    if let Some(backend) = $crate::helpers::Backend::postgres() {
+                        super::$name(backend).await
+                    }
+                }
+            )+
+        }
+    };
+}
+
+/// A database that exists for one test: a SQLite file in a temp dir, or a PostgreSQL database
+/// created for the test and dropped after it.
+pub struct TestDb {
+    pub url: String,
+    pub dir: tempfile::TempDir,
+    postgres: Option<(String, String)>,
+}
+
+impl TestDb {
+    pub fn new(backend: &Backend) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        match backend {
+            Backend::Sqlite => Self {
+                url: format!("sqlite://{}", dir.path().join("latchkey.db").display()),
+                dir,
+                postgres: None,
+            },
+            Backend::Postgres(admin_url) => {
+                let name = format!(
+                    "latchkey_test_{}",
+                    hex::encode(latchkey::domain::random_bytes::<6>())
+                );
+                let mut admin = PgConnection::establish(admin_url).unwrap_or_else(|err| {
+                    panic!("LATCHKEY_TEST_POSTGRES_URL is set but unreachable: {err}")
+                });
+                diesel::sql_query(format!("CREATE DATABASE {name}"))
+                    .execute(&mut admin)
+                    .unwrap();
+                let mut url = url::Url::parse(admin_url).unwrap();
+                url.set_path(&name);
+                Self {
+                    url: url.to_string(),
+                    dir,
+                    postgres: Some((admin_url.clone(), name)),
+                }
+            }
+        }
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        if let Some((admin_url, name)) = &self.postgres {
+            if let Ok(mut admin) = PgConnection::establish(admin_url) {
+                let _ = diesel::sql_query(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                    .execute(&mut admin);
+            }
+        }
+    }
+}
+
+/// The variables every test app starts with; tests override or add to them.
+pub fn base_vars(db: &TestDb) -> HashMap<String, String> {
+    HashMap::from([
+        ("DATABASE_URL".to_owned(), db.url.clone()),
+        ("LATCHKEY_BIND".to_owned(), "127.0.0.1:0".to_owned()),
+        ("LATCHKEY_SECRET_KEY".to_owned(), TEST_SECRET_KEY.to_owned()),
+        (
+            "LATCHKEY_PUBLIC_URL".to_owned(),
+            "http://latchkey.test".to_owned(),
+        ),
+        (
+            "LATCHKEY_MAIL_DIR".to_owned(),
+            db.dir.path().join("mail").display().to_string(),
+        ),
+        ("LATCHKEY_LOG".to_owned(), "warn".to_owned()),
+    ])
+}
+
+/// A running application and a client for it.
+pub struct TestApp {
+    pub address: String,
+    pub client: reqwest::Client,
+    pub state: AppState,
+    pub vars: HashMap<String, String>,
+    pub db: TestDb,
+}
+
+/// Starts the real application on a free port with a fresh database.
+pub async fn spawn_app(backend: Backend) -> TestApp {
+    spawn_app_with(backend, &[]).await
+}
+
+/// Like [`spawn_app`], with extra or overriding variables.
+pub async fn spawn_app_with(backend: Backend, overrides: &[(&str, &str)]) -> TestApp {
+    let db = TestDb::new(&backend);
+    let mut vars = base_vars(&db);
+    for (key, value) in overrides {
+        vars.insert((*key).to_owned(), (*value).to_owned());
+    }
+    let lookup = vars.clone();
+    let config = Config::from_vars(&move |name| lookup.get(name).cloned()).unwrap();
+    let app = Application::build(config, true).await.unwrap();
+    let address = format!("http://{}", app.address());
+    let state = app.state().clone();
+    tokio::spawn(app.run_until_stopped());
+    TestApp {
+        address,
+        client: reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap(),
+        state,
+        vars,
+        db,
+    }
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.address, path)
+    }
+
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.client.get(self.url(path)).send().await.unwrap()
+    }
+
+    /// Runs the `latchkey` binary against this app's database and configuration.
+    pub fn cli(&self, args: &[&str], stdin: Option<&str>) -> Output {
+        run_cli(&self.vars, self.db.dir.path(), args, stdin)
+    }
+}
+
+/// Runs the real binary with exactly `vars` as its environment, in `dir`.
+pub fn run_cli(
+    vars: &HashMap<String, String>,
+    dir: &Path,
+    args: &[&str],
+    stdin: Option<&str>,
+) -> Output {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_latchkey"));
+    command
+        .args(args)
+        .env_clear()
+        .envs(vars)
+        .current_dir(dir)
+        .stdin(if stdin.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = command.spawn().unwrap();
+    if let Some(input) = stdin {
+        use std::io::Write;
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(input.as_bytes())
+            .unwrap();
+    }
+    child.wait_with_output().unwrap()
+}
+
+/// Standard error as text.
+pub fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+/// Standard output as text.
+pub fn stdout(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+/// Asserts a failed command printed exactly one error line and no panic or backtrace.
+pub fn assert_one_error_line(output: &Output) -> String {
+    assert!(
+        !output.status.success(),
+        "expected failure, stdout: {}",
+        stdout(output)
+    );
+    let text = stderr(output);
+    let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
+    assert_eq!(lines.len(), 1, "expected one stderr line, got: {text}");
+    assert!(lines[0].starts_with("error: "), "{text}");
+    assert!(
+        !text.contains("panicked") && !text.contains("backtrace"),
+        "{text}"
+    );
+    lines[0].to_owned()
+}

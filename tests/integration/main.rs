@@ -1,0 +1,11 @@
+//! Black-box tests: the real application on a random port, a fresh database per test, and the
+//! real `latchkey` binary for the command line. One test binary (this file lists the modules).
+#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
+
+mod helpers;
+
+mod cli_users;
+mod config_errors;
+mod health;
+mod migrations;
+mod serve_binary;
