@@ -1,5 +1,6 @@
 //! The `latchkey` command line: parsing and dispatch only; the work is in `services`.
 
+mod outbox;
 mod users;
 
 use std::io::Read;
@@ -36,6 +37,9 @@ pub enum Command {
     /// Manage user accounts.
     #[command(subcommand)]
     Users(users::UsersCommand),
+    /// Inspect and retry the email outbox.
+    #[command(subcommand)]
+    Outbox(outbox::OutboxCommand),
 }
 
 /// Runs one command to completion.
@@ -44,6 +48,7 @@ pub fn run(cli: Cli, config: Config) -> anyhow::Result<()> {
         Command::Serve { no_migrate } => serve(config, !no_migrate),
         Command::Migrate => migrate(&config),
         Command::Users(command) => users::run(command, &config),
+        Command::Outbox(command) => outbox::run(command, &config),
     }
 }
 

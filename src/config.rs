@@ -26,6 +26,10 @@
 //! | `LATCHKEY_MAIL_DIR` | `./mail` |
 //! | `LATCHKEY_EMAIL_FROM` | `Latchkey <no-reply@localhost>` |
 //! | `LATCHKEY_EMAIL_WORKERS` | `4` |
+//! | `LATCHKEY_SMTP_TIMEOUT` | `10s` |
+//! | `LATCHKEY_EMAIL_MAX_ATTEMPTS` | `10` |
+//! | `LATCHKEY_EMAIL_RETRY_BASE` | `2s` |
+//! | `LATCHKEY_EMAIL_POLL_INTERVAL` | `1s` |
 //! | `LATCHKEY_DB_POOL_SIZE` | `8` |
 //! | `LATCHKEY_LOG` | `info` |
 //! | `LATCHKEY_LOG_FORMAT` | `text` (`json`) |

@@ -24,6 +24,7 @@
 
 mod connection;
 pub mod migrations;
+pub mod outbox;
 mod pool;
 /// The diesel schema, generated from PostgreSQL by `diesel print-schema`.
 #[allow(missing_docs)]

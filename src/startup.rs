@@ -5,6 +5,7 @@
 
 use std::net::{SocketAddr, TcpListener};
 use std::sync::Arc;
+use std::time::Duration;
 
 use actix_web::dev::Server;
 use actix_web::{web, App, HttpServer};
@@ -12,18 +13,25 @@ use anyhow::Context;
 
 use crate::config::Config;
 use crate::db::{migrations, Db};
+use crate::email::worker::WorkerPool;
+use crate::email::{Composer, Transport};
 use crate::http::{self, AppState};
 use crate::passwords::PasswordHasher;
 use crate::secrets::{self, DerivedKeys};
+use crate::services::delivery::{Delivery, RetryPolicy};
+use crate::services::outbox::Outbox;
 
 /// How long in-flight requests get to finish after SIGINT/SIGTERM.
 const SHUTDOWN_GRACE_SECS: u64 = 30;
+/// How long in-flight sends get to finish after the HTTP server stopped.
+const WORKER_GRACE: Duration = Duration::from_secs(30);
 
-/// A bound, not yet running, server.
+/// A bound server with its email workers running.
 pub struct Application {
     server: Server,
     address: SocketAddr,
     state: AppState,
+    workers: WorkerPool,
 }
 
 impl Application {
@@ -45,10 +53,26 @@ impl Application {
             })
             .await??
         };
+        let composer = Composer::new(&config.email.from)
+            .map_err(|err| anyhow::anyhow!("invalid LATCHKEY_EMAIL_FROM: {err}"))?;
+        let outbox = Outbox::new(composer.clone());
+        let delivery = Delivery::new(
+            db.clone(),
+            Transport::from_config(&config.email)?,
+            composer,
+            RetryPolicy::from_config(&config.email),
+        );
+        let workers = WorkerPool::start(
+            Arc::new(delivery),
+            outbox.signal(),
+            config.email.workers,
+            config.email.poll_interval,
+        )?;
         let state = AppState {
             db,
             hasher: Arc::new(PasswordHasher::new(config.passwords.argon2)?),
             keys: Arc::new(DerivedKeys::new(&secret)),
+            outbox,
             config: Arc::new(config),
         };
         let listener = TcpListener::bind(state.config.bind)
@@ -68,6 +92,7 @@ impl Application {
             server,
             address,
             state,
+            workers,
         })
     }
 
@@ -81,9 +106,17 @@ impl Application {
         &self.state
     }
 
-    /// Serves until SIGINT/SIGTERM, then finishes in-flight requests.
+    /// Serves until SIGINT/SIGTERM, then finishes in-flight requests, then in-flight sends.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        self.server.await
+        let served = self.server.await;
+        let workers = self.workers;
+        let finished = web::block(move || workers.shutdown(WORKER_GRACE))
+            .await
+            .unwrap_or(false);
+        if !finished {
+            tracing::warn!("some emails were still being sent at shutdown; their leases will expire and they will be sent again");
+        }
+        served
     }
 }
 

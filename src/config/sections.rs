@@ -185,8 +185,17 @@ pub struct EmailConfig {
     pub mail_dir: PathBuf,
     /// The `From:` mailbox.
     pub from: String,
-    /// Worker threads draining the outbox.
+    /// Worker threads draining the outbox; 0 makes an instance that only enqueues (another
+    /// instance sharing the database sends).
     pub workers: u32,
+    /// Connect/command timeout of every SMTP operation; a claim's lease is slightly longer.
+    pub smtp_timeout: Duration,
+    /// Attempts before a message is given up (`dead`).
+    pub max_attempts: u32,
+    /// Delay before the first retry; doubled (with jitter) for each further one, up to 15 min.
+    pub retry_base: Duration,
+    /// How often idle workers look for due retries and other instances' work.
+    pub poll_interval: Duration,
 }
 
 impl EmailConfig {
@@ -213,8 +222,26 @@ impl EmailConfig {
                 parse_mailbox,
             )?,
             workers: vars.parse("LATCHKEY_EMAIL_WORKERS", 4, |raw| {
-                values::integer_in(raw, 1, 64)
+                values::integer_in(raw, 0, 64)
             })?,
+            smtp_timeout: vars.parse(
+                "LATCHKEY_SMTP_TIMEOUT",
+                Duration::from_secs(10),
+                values::duration,
+            )?,
+            max_attempts: vars.parse("LATCHKEY_EMAIL_MAX_ATTEMPTS", 10, |raw| {
+                values::integer_in(raw, 1, 100)
+            })?,
+            retry_base: vars.parse(
+                "LATCHKEY_EMAIL_RETRY_BASE",
+                Duration::from_secs(2),
+                values::duration,
+            )?,
+            poll_interval: vars.parse(
+                "LATCHKEY_EMAIL_POLL_INTERVAL",
+                Duration::from_secs(1),
+                values::duration,
+            )?,
         })
     }
 }

@@ -6,6 +6,7 @@ use crate::config::Config;
 use crate::db::Db;
 use crate::passwords::PasswordHasher;
 use crate::secrets::DerivedKeys;
+use crate::services::outbox::Outbox;
 
 /// Shared application state, cheap to clone (everything is behind `Arc`s).
 #[derive(Clone, Debug)]
@@ -18,4 +19,6 @@ pub struct AppState {
     pub config: Arc<Config>,
     /// Purpose keys derived from the secret key.
     pub keys: Arc<DerivedKeys>,
+    /// Where mail is enqueued.
+    pub outbox: Outbox,
 }

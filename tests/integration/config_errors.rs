@@ -53,7 +53,7 @@ fn a_short_secret_key_is_refused() {
 #[test]
 fn other_invalid_values_are_refused() {
     fails_naming(
-        &[("LATCHKEY_EMAIL_WORKERS", "0")],
+        &[("LATCHKEY_EMAIL_WORKERS", "65")],
         &["migrate"],
         "LATCHKEY_EMAIL_WORKERS",
     );

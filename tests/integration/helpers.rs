@@ -245,3 +245,139 @@ pub fn assert_one_error_line(output: &Output) -> String {
     );
     lines[0].to_owned()
 }
+
+impl TestApp {
+    /// Runs blocking library code (database look-ups, enqueueing) against this app.
+    pub async fn blocking<T: Send + 'static>(
+        &self,
+        work: impl FnOnce(&AppState) -> T + Send + 'static,
+    ) -> T {
+        let state = self.state.clone();
+        tokio::task::spawn_blocking(move || work(&state))
+            .await
+            .unwrap()
+    }
+
+    /// Creates an account without a password (no hashing, so it is quick).
+    pub async fn create_user(&self, username: &str, email: &str) -> latchkey::db::users::User {
+        let (username, email) = (username.to_owned(), email.to_owned());
+        self.blocking(move |state| {
+            latchkey::services::users::create_user(
+                &state.db,
+                &state.hasher,
+                latchkey::domain::PasswordRules { min_length: 12 },
+                latchkey::services::users::NewAccount {
+                    username: latchkey::domain::Username::parse(&username).unwrap(),
+                    email: latchkey::domain::EmailAddress::parse(&email).unwrap(),
+                    password: None,
+                },
+            )
+            .unwrap()
+        })
+        .await
+    }
+
+    /// Every outbox row, oldest first.
+    pub async fn outbox_rows(&self) -> Vec<latchkey::db::outbox::OutboxMessage> {
+        self.blocking(|state| {
+            use diesel::prelude::*;
+            use latchkey::db::schema::email_outbox;
+            let mut conn = state.db.get().unwrap();
+            email_outbox::table
+                .order(email_outbox::id.asc())
+                .select(latchkey::db::outbox::OutboxMessage::as_select())
+                .load(&mut *conn)
+                .unwrap()
+        })
+        .await
+    }
+
+    /// Waits until `check` holds for the outbox rows; panics after `timeout`.
+    pub async fn wait_for_outbox(
+        &self,
+        timeout: std::time::Duration,
+        check: impl Fn(&[latchkey::db::outbox::OutboxMessage]) -> bool,
+    ) -> Vec<latchkey::db::outbox::OutboxMessage> {
+        let deadline = std::time::Instant::now() + timeout;
+        loop {
+            let rows = self.outbox_rows().await;
+            if check(&rows) {
+                return rows;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "outbox never reached the expected state: {rows:#?}"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+        }
+    }
+}
+
+/// A `latchkey serve` child process, killed when dropped.
+pub struct ServerProcess {
+    pub child: std::process::Child,
+}
+
+impl ServerProcess {
+    /// Starts the binary with `vars` on a free port and waits until `/healthz` answers.
+    pub async fn start(vars: &HashMap<String, String>, dir: &Path) -> Self {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let child = Command::new(env!("CARGO_BIN_EXE_latchkey"))
+            .arg("serve")
+            .env_clear()
+            .envs(vars)
+            .env("LATCHKEY_BIND", format!("127.0.0.1:{port}"))
+            .current_dir(dir)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let process = Self { child };
+        let url = format!("http://127.0.0.1:{port}/healthz");
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        while reqwest::get(&url)
+            .await
+            .map(|r| r.status() != 200)
+            .unwrap_or(true)
+        {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "server on port {port} never became healthy"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        process
+    }
+
+    /// Sends a signal (`-TERM`, `-KILL`) to the process.
+    pub fn signal(&self, signal: &str) {
+        let status = Command::new("kill")
+            .args([signal, &self.child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success());
+    }
+
+    /// Waits for the process to exit; panics after `timeout`.
+    pub async fn wait_exit(&mut self, timeout: std::time::Duration) -> std::process::ExitStatus {
+        let deadline = std::time::Instant::now() + timeout;
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status;
+            }
+            assert!(std::time::Instant::now() < deadline, "process did not exit");
+            tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+        }
+    }
+}
+
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

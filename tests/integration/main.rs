@@ -3,9 +3,11 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
 mod helpers;
+mod smtp_sink;
 
 mod cli_users;
 mod config_errors;
 mod health;
 mod migrations;
+mod outbox;
 mod serve_binary;

@@ -1,0 +1,66 @@
+//! `latchkey outbox …`
+
+use clap::Subcommand;
+
+use super::connect;
+use crate::config::Config;
+use crate::email::Composer;
+use crate::services::outbox::{self, Outbox, RetryContext};
+
+/// Inspect and nudge the email outbox.
+#[derive(Debug, Subcommand)]
+pub enum OutboxCommand {
+    /// Messages per state and the age of the oldest pending one.
+    Status,
+    /// Make failed pending messages due now; with --dead, also re-render and requeue dead ones.
+    Retry {
+        /// Also requeue messages that were given up on.
+        #[arg(long)]
+        dead: bool,
+    },
+}
+
+pub(super) fn run(command: OutboxCommand, config: &Config) -> anyhow::Result<()> {
+    let db = connect(config)?;
+    match command {
+        OutboxCommand::Status => {
+            let status = outbox::status(&db)?;
+            for (state, count) in &status.counts {
+                if *state == crate::db::outbox::DEAD && status.expired > 0 {
+                    println!(
+                        "{state}\t{count}\t({} expired before sending)",
+                        status.expired
+                    );
+                } else {
+                    println!("{state}\t{count}");
+                }
+            }
+            match status.oldest_pending {
+                Some(at) => {
+                    let age = (crate::db::now() - at).num_seconds().max(0);
+                    println!(
+                        "oldest pending\t{age}s\t({})",
+                        at.format("%Y-%m-%dT%H:%M:%SZ")
+                    );
+                }
+                None => println!("oldest pending\t-"),
+            }
+        }
+        OutboxCommand::Retry { dead } => {
+            let composer = Composer::new(&config.email.from)
+                .map_err(|err| anyhow::anyhow!("invalid LATCHKEY_EMAIL_FROM: {err}"))?;
+            let context = RetryContext {
+                public_url: &config.public_url,
+            };
+            let report = outbox::retry(&db, &Outbox::new(composer), context, dead)?;
+            println!("{} pending message(s) made due now", report.due_now);
+            if dead {
+                println!("{} dead message(s) requeued", report.requeued);
+            }
+            for (id, reason) in &report.skipped {
+                println!("message {id} not requeued: {reason}");
+            }
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,331 @@
+//! The `email_outbox` table: enqueue, claim with a lease, and record each attempt's outcome.
+//!
+//! A claim is identified by `(id, lease_owner, attempts)`: every claim increments `attempts`, so
+//! a worker whose lease expired and was re-claimed elsewhere cannot record an outcome over the
+//! new claim. On PostgreSQL the candidate row is locked with `FOR UPDATE SKIP LOCKED`, so
+//! instances sharing the table never pick the same row; on SQLite claims run inside the
+//! serialised write transaction.
+
+use chrono::NaiveDateTime;
+use diesel::dsl::count_star;
+use diesel::prelude::*;
+
+use super::schema::email_outbox;
+use super::DbConnection;
+
+/// Waiting to be sent (first time or retry).
+pub const PENDING: &str = "pending";
+/// Claimed by a worker until `lease_until`.
+pub const SENDING: &str = "sending";
+/// Accepted by the mail server.
+pub const SENT: &str = "sent";
+/// Given up on (permanent refusal, too many attempts, or expired).
+pub const DEAD: &str = "dead";
+/// `last_error` of a message that expired before it could be sent.
+pub const EXPIRED_ERROR: &str = "expired before it could be sent";
+
+/// A stored message.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = email_outbox)]
+pub struct OutboxMessage {
+    /// Primary key.
+    pub id: i64,
+    /// What the message is, so it can be re-rendered.
+    pub kind: String,
+    /// The account it concerns, if any.
+    pub user_id: Option<i64>,
+    /// Envelope and `To:` address.
+    pub recipient: String,
+    /// `Subject:`.
+    pub subject: String,
+    /// Plain-text part (empty once sent or dead).
+    pub body_text: String,
+    /// HTML part (empty once sent or dead).
+    pub body_html: String,
+    /// `Message-ID:`, stable across retries.
+    pub message_id: String,
+    /// One of the state constants.
+    pub state: String,
+    /// Claims so far.
+    pub attempts: i32,
+    /// Earliest time of the next attempt.
+    pub next_attempt_at: NaiveDateTime,
+    /// End of the current claim.
+    pub lease_until: Option<NaiveDateTime>,
+    /// Process holding the claim.
+    pub lease_owner: Option<String>,
+    /// Last failure, without message content.
+    pub last_error: Option<String>,
+    /// Not to be sent after this time.
+    pub expires_at: Option<NaiveDateTime>,
+    /// Enqueue time.
+    pub created_at: NaiveDateTime,
+    /// Delivery time.
+    pub sent_at: Option<NaiveDateTime>,
+}
+
+/// A message to enqueue.
+#[derive(Debug, Insertable)]
+#[diesel(table_name = email_outbox)]
+pub struct NewOutboxMessage<'a> {
+    /// What the message is.
+    pub kind: &'a str,
+    /// The account it concerns.
+    pub user_id: Option<i64>,
+    /// Envelope and `To:` address.
+    pub recipient: &'a str,
+    /// `Subject:`.
+    pub subject: &'a str,
+    /// Plain-text part.
+    pub body_text: &'a str,
+    /// HTML part.
+    pub body_html: &'a str,
+    /// `Message-ID:`.
+    pub message_id: &'a str,
+    /// First attempt time (now).
+    pub next_attempt_at: NaiveDateTime,
+    /// Not to be sent after this time.
+    pub expires_at: Option<NaiveDateTime>,
+    /// Now.
+    pub created_at: NaiveDateTime,
+}
+
+impl NewOutboxMessage<'_> {
+    /// Inserts the message (call inside the transaction that caused it); returns its id.
+    pub fn insert(&self, conn: &mut DbConnection) -> QueryResult<i64> {
+        diesel::insert_into(email_outbox::table)
+            .values(self)
+            .returning(email_outbox::id)
+            .get_result(conn)
+    }
+}
+
+/// Which claim an outcome is for.
+#[derive(Debug, Clone, Copy)]
+pub struct Claim<'a> {
+    /// The message.
+    pub id: i64,
+    /// The claiming process.
+    pub owner: &'a str,
+    /// `attempts` as set by the claim.
+    pub attempts: i32,
+}
+
+/// Claims a message whose lease expired (its worker or process died) or else the message due
+/// longest, until `lease_until`.
+/// Call inside a write transaction.
+pub fn claim_next(
+    conn: &mut DbConnection,
+    owner: &str,
+    now: NaiveDateTime,
+    lease_until: NaiveDateTime,
+) -> QueryResult<Option<OutboxMessage>> {
+    // Abandoned claims first (rare), then the message due longest; both walk a partial index.
+    let abandoned = email_outbox::table
+        .filter(email_outbox::state.eq(SENDING))
+        .filter(email_outbox::lease_until.lt(now))
+        .order(email_outbox::lease_until.asc())
+        .select(email_outbox::id)
+        .limit(1);
+    let due = email_outbox::table
+        .filter(email_outbox::state.eq(PENDING))
+        .filter(email_outbox::next_attempt_at.le(now))
+        .order(email_outbox::next_attempt_at.asc())
+        .select(email_outbox::id)
+        .limit(1);
+    let candidate: Option<i64> = match conn {
+        DbConnection::Postgres(pg) => match abandoned
+            .for_update()
+            .skip_locked()
+            .get_result(pg)
+            .optional()?
+        {
+            Some(id) => Some(id),
+            None => due.for_update().skip_locked().get_result(pg).optional()?,
+        },
+        DbConnection::Sqlite(_) => match abandoned.get_result(conn).optional()? {
+            Some(id) => Some(id),
+            None => due.get_result(conn).optional()?,
+        },
+    };
+    let Some(id) = candidate else {
+        return Ok(None);
+    };
+    diesel::update(email_outbox::table.find(id))
+        .set((
+            email_outbox::state.eq(SENDING),
+            email_outbox::attempts.eq(email_outbox::attempts + 1),
+            email_outbox::lease_until.eq(Some(lease_until)),
+            email_outbox::lease_owner.eq(Some(owner)),
+        ))
+        .returning(email_outbox::all_columns)
+        .get_result(conn)
+        .optional()
+}
+
+/// The row of `claim`, only while that claim still holds it.
+fn held(claim: Claim<'_>) -> Held<'_> {
+    held_with(claim.id, claim.owner, claim.attempts, SENDING)
+}
+
+#[diesel::dsl::auto_type(type_case = "PascalCase")]
+fn held_with<'a>(id: i64, owner: &'a str, attempts: i32, sending: &'static str) -> _ {
+    email_outbox::table.filter(
+        email_outbox::id
+            .eq(id)
+            .and(email_outbox::state.eq(sending))
+            .and(email_outbox::lease_owner.eq(owner))
+            .and(email_outbox::attempts.eq(attempts)),
+    )
+}
+
+type Held<'a> = HeldWith<'a>;
+
+/// Records a delivery and clears the body; 0 when the claim was lost.
+pub fn mark_sent(
+    conn: &mut DbConnection,
+    claim: Claim<'_>,
+    now: NaiveDateTime,
+) -> QueryResult<usize> {
+    diesel::update(held(claim))
+        .set((
+            email_outbox::state.eq(SENT),
+            email_outbox::sent_at.eq(Some(now)),
+            email_outbox::body_text.eq(""),
+            email_outbox::body_html.eq(""),
+            email_outbox::lease_until.eq(None::<NaiveDateTime>),
+            email_outbox::lease_owner.eq(None::<&str>),
+            email_outbox::last_error.eq(None::<&str>),
+        ))
+        .execute(conn)
+}
+
+/// Schedules another attempt; 0 when the claim was lost.
+pub fn mark_retry(
+    conn: &mut DbConnection,
+    claim: Claim<'_>,
+    next_attempt_at: NaiveDateTime,
+    error: &str,
+) -> QueryResult<usize> {
+    diesel::update(held(claim))
+        .set((
+            email_outbox::state.eq(PENDING),
+            email_outbox::next_attempt_at.eq(next_attempt_at),
+            email_outbox::last_error.eq(Some(error)),
+            email_outbox::lease_until.eq(None::<NaiveDateTime>),
+            email_outbox::lease_owner.eq(None::<&str>),
+        ))
+        .execute(conn)
+}
+
+/// Gives up on a message and clears its body; 0 when the claim was lost.
+pub fn mark_dead(conn: &mut DbConnection, claim: Claim<'_>, error: &str) -> QueryResult<usize> {
+    diesel::update(held(claim))
+        .set((
+            email_outbox::state.eq(DEAD),
+            email_outbox::last_error.eq(Some(error)),
+            email_outbox::body_text.eq(""),
+            email_outbox::body_html.eq(""),
+            email_outbox::lease_until.eq(None::<NaiveDateTime>),
+            email_outbox::lease_owner.eq(None::<&str>),
+        ))
+        .execute(conn)
+}
+
+/// Extends the leases this process holds on messages still being sent.
+pub fn renew_leases(
+    conn: &mut DbConnection,
+    owner: &str,
+    ids: &[i64],
+    lease_until: NaiveDateTime,
+) -> QueryResult<usize> {
+    diesel::update(
+        email_outbox::table
+            .filter(email_outbox::state.eq(SENDING))
+            .filter(email_outbox::lease_owner.eq(owner))
+            .filter(email_outbox::id.eq_any(ids)),
+    )
+    .set(email_outbox::lease_until.eq(Some(lease_until)))
+    .execute(conn)
+}
+
+/// Number of messages per state.
+pub fn count_by_state(conn: &mut DbConnection) -> QueryResult<Vec<(String, i64)>> {
+    email_outbox::table
+        .group_by(email_outbox::state)
+        .select((email_outbox::state, count_star()))
+        .load(conn)
+}
+
+/// Dead messages that expired before they could be sent.
+pub fn count_expired(conn: &mut DbConnection) -> QueryResult<i64> {
+    email_outbox::table
+        .filter(email_outbox::state.eq(DEAD))
+        .filter(email_outbox::last_error.eq(EXPIRED_ERROR))
+        .count()
+        .get_result(conn)
+}
+
+/// Enqueue time of the oldest message still waiting.
+pub fn oldest_pending(conn: &mut DbConnection) -> QueryResult<Option<NaiveDateTime>> {
+    email_outbox::table
+        .filter(email_outbox::state.eq(PENDING))
+        .select(diesel::dsl::min(email_outbox::created_at))
+        .get_result(conn)
+}
+
+/// Makes every waiting retry due now; returns how many.
+pub fn retry_pending_now(conn: &mut DbConnection, now: NaiveDateTime) -> QueryResult<usize> {
+    diesel::update(
+        email_outbox::table
+            .filter(email_outbox::state.eq(PENDING))
+            .filter(email_outbox::attempts.gt(0))
+            .filter(email_outbox::next_attempt_at.gt(now)),
+    )
+    .set(email_outbox::next_attempt_at.eq(now))
+    .execute(conn)
+}
+
+/// Every dead message.
+pub fn list_dead(conn: &mut DbConnection) -> QueryResult<Vec<OutboxMessage>> {
+    email_outbox::table
+        .filter(email_outbox::state.eq(DEAD))
+        .order(email_outbox::id.asc())
+        .select(OutboxMessage::as_select())
+        .load(conn)
+}
+
+/// What a requeued message is sent with.
+#[derive(Debug)]
+pub struct Requeue<'a> {
+    /// New plain-text part.
+    pub body_text: &'a str,
+    /// New HTML part.
+    pub body_html: &'a str,
+    /// New expiry (a reset mail gets a fresh token).
+    pub expires_at: Option<NaiveDateTime>,
+}
+
+/// Puts a dead message back in the queue with a re-rendered body and a fresh attempt count.
+pub fn requeue_dead(
+    conn: &mut DbConnection,
+    id: i64,
+    message: &Requeue<'_>,
+    now: NaiveDateTime,
+) -> QueryResult<usize> {
+    diesel::update(
+        email_outbox::table
+            .find(id)
+            .filter(email_outbox::state.eq(DEAD)),
+    )
+    .set((
+        email_outbox::state.eq(PENDING),
+        email_outbox::attempts.eq(0),
+        email_outbox::next_attempt_at.eq(now),
+        email_outbox::body_text.eq(message.body_text),
+        email_outbox::body_html.eq(message.body_html),
+        email_outbox::expires_at.eq(message.expires_at),
+        email_outbox::last_error.eq(None::<&str>),
+    ))
+    .execute(conn)
+}

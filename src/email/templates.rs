@@ -1,0 +1,168 @@
+//! The messages Latchkey sends, as askama templates in `templates/email/`: a plain-text part and
+//! an HTML part (auto-escaped, sharing `layout.html`) for each.
+
+use std::time::Duration;
+
+use askama::Template;
+use chrono::NaiveDateTime;
+
+/// A rendered message, ready to be stored in the outbox.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RenderedEmail {
+    /// `Subject:` (fixed text: nothing user-supplied reaches a header).
+    pub subject: &'static str,
+    /// Plain-text part.
+    pub text: String,
+    /// HTML part.
+    pub html: String,
+}
+
+/// What the reset mail says.
+#[derive(Debug)]
+pub struct PasswordResetMail<'a> {
+    /// Greeting name.
+    pub username: &'a str,
+    /// `LATCHKEY_PUBLIC_URL/reset-password/{token}`.
+    pub link: &'a str,
+    /// When the link stops working.
+    pub expires_at: NaiveDateTime,
+    /// How long it works.
+    pub lifetime: Duration,
+}
+
+/// What the password-changed notice says (no link that carries a secret).
+#[derive(Debug)]
+pub struct PasswordChangedMail<'a> {
+    /// Greeting name.
+    pub username: &'a str,
+    /// When the password changed.
+    pub changed_at: NaiveDateTime,
+    /// Where to ask for a new password if this was not the owner.
+    pub forgot_link: &'a str,
+}
+
+/// Template context: the mail's fields, formatted for people.
+struct ResetView<'a> {
+    username: &'a str,
+    link: &'a str,
+    expires_at: String,
+    lifetime: String,
+}
+
+struct ChangedView<'a> {
+    username: &'a str,
+    changed_at: String,
+    forgot_link: &'a str,
+}
+
+#[derive(Template)]
+#[template(path = "email/password_reset.txt")]
+struct ResetText<'a> {
+    mail: &'a ResetView<'a>,
+}
+
+#[derive(Template)]
+#[template(path = "email/password_reset.html")]
+struct ResetHtml<'a> {
+    mail: &'a ResetView<'a>,
+}
+
+#[derive(Template)]
+#[template(path = "email/password_changed.txt")]
+struct ChangedText<'a> {
+    mail: &'a ChangedView<'a>,
+}
+
+#[derive(Template)]
+#[template(path = "email/password_changed.html")]
+struct ChangedHtml<'a> {
+    mail: &'a ChangedView<'a>,
+}
+
+impl PasswordResetMail<'_> {
+    /// Renders both parts.
+    pub fn render(&self) -> Result<RenderedEmail, askama::Error> {
+        let view = ResetView {
+            username: self.username,
+            link: self.link,
+            expires_at: format_time(self.expires_at),
+            lifetime: format_lifetime(self.lifetime),
+        };
+        Ok(RenderedEmail {
+            subject: "Reset your password",
+            text: ResetText { mail: &view }.render()?,
+            html: ResetHtml { mail: &view }.render()?,
+        })
+    }
+}
+
+impl PasswordChangedMail<'_> {
+    /// Renders both parts.
+    pub fn render(&self) -> Result<RenderedEmail, askama::Error> {
+        let view = ChangedView {
+            username: self.username,
+            changed_at: format_time(self.changed_at),
+            forgot_link: self.forgot_link,
+        };
+        Ok(RenderedEmail {
+            subject: "Your password was changed",
+            text: ChangedText { mail: &view }.render()?,
+            html: ChangedHtml { mail: &view }.render()?,
+        })
+    }
+}
+
+fn format_time(at: NaiveDateTime) -> String {
+    at.format("%Y-%m-%d %H:%M UTC").to_string()
+}
+
+/// `15 minutes`, `60 minutes`, `24 hours`, `7 days`: whole units, small ones up to twice the next.
+fn format_lifetime(lifetime: Duration) -> String {
+    let (count, unit) = match lifetime.as_secs().max(1) {
+        s if s % 86_400 == 0 && s >= 2 * 86_400 => (s / 86_400, "day"),
+        s if s % 3_600 == 0 && s >= 2 * 3_600 => (s / 3_600, "hour"),
+        s if s % 60 == 0 => (s / 60, "minute"),
+        s => (s, "second"),
+    };
+    format!("{count} {unit}{}", if count == 1 { "" } else { "s" })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at() -> NaiveDateTime {
+        chrono::DateTime::from_timestamp(1_800_000_000, 0)
+            .unwrap()
+            .naive_utc()
+    }
+
+    #[test]
+    fn reset_mail_escapes_the_name_in_html_and_carries_link_and_expiry() {
+        let mail = PasswordResetMail {
+            username: "<script>alert(1)</script>",
+            link: "http://latchkey.test/reset-password/abc",
+            expires_at: at(),
+            lifetime: Duration::from_secs(3600),
+        }
+        .render()
+        .unwrap();
+        assert!(mail.html.contains("&#60;script&#62;") || mail.html.contains("&lt;script&gt;"));
+        assert!(!mail.html.contains("<script>"));
+        assert!(mail.text.contains("<script>alert(1)</script>"));
+        for part in [&mail.text, &mail.html] {
+            assert!(part.contains("http://latchkey.test/reset-password/abc"));
+            assert!(part.contains("2027-01-15 08:00 UTC"), "{part}");
+            assert!(part.contains("60 minutes"));
+        }
+    }
+
+    #[test]
+    fn lifetimes_read_naturally() {
+        assert_eq!(format_lifetime(Duration::from_secs(900)), "15 minutes");
+        assert_eq!(format_lifetime(Duration::from_secs(86_400)), "24 hours");
+        assert_eq!(format_lifetime(Duration::from_secs(7 * 86_400)), "7 days");
+        assert_eq!(format_lifetime(Duration::from_secs(7_200)), "2 hours");
+        assert_eq!(format_lifetime(Duration::from_secs(2)), "2 seconds");
+    }
+}

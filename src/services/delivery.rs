@@ -1,0 +1,245 @@
+//! Sending one outbox message: claim it with a lease, send it, record the outcome.
+//!
+//! * A claim lasts `smtp_timeout` + 500 ms, and a keeper renews the leases of messages still
+//!   being sent every third of that. A live worker therefore never loses its claim however slow
+//!   the server is, while a message whose worker or process died is claimed again within about
+//!   one SMTP timeout.
+//! * Connection errors, timeouts and 4xx are retried with exponential backoff and ±25 % jitter;
+//!   a 5xx (or an unusable message) is `dead` at once; so is the last allowed attempt.
+//! * A message with an expiry (a reset link) that passed is marked dead, never sent late.
+//! * Every state change is logged with the outbox id and kind, never the body.
+
+use std::collections::BTreeSet;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use rand::Rng;
+
+use crate::config::EmailConfig;
+use crate::db::outbox::{self, Claim, OutboxMessage};
+use crate::db::{self, Db, DbError};
+use crate::email::compose::Parts;
+use crate::email::{Composer, SendError, Transport};
+
+/// Longest wait between two attempts.
+const MAX_BACKOFF: Duration = Duration::from_secs(15 * 60);
+/// How much longer a lease lasts than one SMTP operation may take.
+const LEASE_MARGIN: Duration = Duration::from_millis(500);
+
+/// When to try again and when to give up.
+#[derive(Debug, Clone, Copy)]
+pub struct RetryPolicy {
+    /// Attempts before `dead`.
+    pub max_attempts: u32,
+    /// First retry delay.
+    pub base: Duration,
+    /// Length of a claim.
+    pub lease: Duration,
+}
+
+impl RetryPolicy {
+    /// The policy the configuration describes.
+    pub fn from_config(config: &EmailConfig) -> Self {
+        Self {
+            max_attempts: config.max_attempts,
+            base: config.retry_base,
+            lease: config.smtp_timeout + LEASE_MARGIN,
+        }
+    }
+
+    /// Delay after failed attempt number `attempts` (1-based): base·2^(n−1), capped, ±25 %.
+    pub fn backoff(&self, attempts: i32) -> Duration {
+        let exponent = attempts.saturating_sub(1).clamp(0, 20) as u32;
+        let delay = self.base.saturating_mul(1 << exponent).min(MAX_BACKOFF);
+        delay.mul_f64(rand::rng().random_range(0.75..=1.25))
+    }
+}
+
+/// Everything a worker needs to send mail; one per process, shared by its workers.
+#[derive(Debug)]
+pub struct Delivery {
+    db: Db,
+    transport: Transport,
+    composer: Composer,
+    policy: RetryPolicy,
+    owner: String,
+    in_flight: Mutex<BTreeSet<i64>>,
+}
+
+/// What happened to one claimed message.
+enum Outcome {
+    Sent,
+    Retry(String),
+    Dead(String),
+}
+
+impl Delivery {
+    /// A delivery for this process (a random owner id tells its claims from other processes').
+    pub fn new(db: Db, transport: Transport, composer: Composer, policy: RetryPolicy) -> Self {
+        Self {
+            db,
+            transport,
+            composer,
+            policy,
+            owner: hex::encode(crate::domain::random_bytes::<8>()),
+            in_flight: Mutex::new(BTreeSet::new()),
+        }
+    }
+
+    /// The lease length, which paces the lease keeper.
+    pub fn lease(&self) -> Duration {
+        self.policy.lease
+    }
+
+    /// Claims and sends one due message; `false` when none was due.
+    pub fn deliver_next(&self) -> Result<bool, DbError> {
+        let now = db::now();
+        let lease_until = now + self.policy.lease;
+        let claimed = self
+            .db
+            .get()?
+            .write(|conn| outbox::claim_next(conn, &self.owner, now, lease_until))?;
+        let Some(message) = claimed else {
+            return Ok(false);
+        };
+        let outcome = if message.expires_at.is_some_and(|expiry| expiry <= now) {
+            Outcome::Dead(outbox::EXPIRED_ERROR.to_owned())
+        } else {
+            self.track(message.id, true);
+            let outcome = self.send(&message);
+            self.track(message.id, false);
+            outcome
+        };
+        self.record(&message, outcome)?;
+        Ok(true)
+    }
+
+    /// Extends the leases of messages this process is still sending.
+    pub fn renew_leases(&self) -> Result<(), DbError> {
+        let ids: Vec<i64> = self.lock_in_flight().iter().copied().collect();
+        if ids.is_empty() {
+            return Ok(());
+        }
+        let until = db::now() + self.policy.lease;
+        self.db
+            .get()?
+            .write(|conn| outbox::renew_leases(conn, &self.owner, &ids, until))?;
+        Ok(())
+    }
+
+    /// True while some message of this process is being sent.
+    pub fn has_in_flight(&self) -> bool {
+        !self.lock_in_flight().is_empty()
+    }
+
+    fn lock_in_flight(&self) -> std::sync::MutexGuard<'_, BTreeSet<i64>> {
+        self.in_flight
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn track(&self, id: i64, sending: bool) {
+        let mut in_flight = self.lock_in_flight();
+        if sending {
+            in_flight.insert(id);
+        } else {
+            in_flight.remove(&id);
+        }
+    }
+
+    fn send(&self, message: &OutboxMessage) -> Outcome {
+        let composed = self.composer.compose(&Parts {
+            message_id: &message.message_id,
+            recipient: &message.recipient,
+            subject: &message.subject,
+            text: &message.body_text,
+            html: &message.body_html,
+        });
+        let mime = match composed {
+            Ok(mime) => mime,
+            Err(err) => return Outcome::Dead(err.to_string()),
+        };
+        match self.transport.send(&mime) {
+            Ok(()) => Outcome::Sent,
+            Err(SendError::Permanent(reason)) => Outcome::Dead(reason),
+            Err(SendError::Transient(reason))
+                if message.attempts >= self.policy.max_attempts as i32 =>
+            {
+                Outcome::Dead(format!(
+                    "gave up after {} attempts: {reason}",
+                    message.attempts
+                ))
+            }
+            Err(SendError::Transient(reason)) => Outcome::Retry(reason),
+        }
+    }
+
+    fn record(&self, message: &OutboxMessage, outcome: Outcome) -> Result<(), DbError> {
+        let claim = Claim {
+            id: message.id,
+            owner: &self.owner,
+            attempts: message.attempts,
+        };
+        let now = db::now();
+        let mut conn = self.db.get()?;
+        let (updated, state) = match &outcome {
+            Outcome::Sent => (
+                conn.write(|c| outbox::mark_sent(c, claim, now))?,
+                outbox::SENT,
+            ),
+            Outcome::Dead(reason) => (
+                conn.write(|c| outbox::mark_dead(c, claim, reason))?,
+                outbox::DEAD,
+            ),
+            Outcome::Retry(reason) => {
+                let next = now + self.policy.backoff(message.attempts);
+                (
+                    conn.write(|c| outbox::mark_retry(c, claim, next, reason))?,
+                    outbox::PENDING,
+                )
+            }
+        };
+        let (id, kind, attempts) = (message.id, message.kind.as_str(), message.attempts);
+        if updated == 0 {
+            tracing::warn!(
+                outbox_id = id,
+                kind,
+                attempts,
+                "email claim was lost before its outcome was recorded"
+            );
+            return Ok(());
+        }
+        match outcome {
+            Outcome::Sent => tracing::info!(outbox_id = id, kind, attempts, state, "email sent"),
+            Outcome::Retry(reason) => {
+                tracing::warn!(outbox_id = id, kind, attempts, state, error = %reason, "email will be retried")
+            }
+            Outcome::Dead(reason) => {
+                tracing::error!(outbox_id = id, kind, attempts, state, error = %reason, "email given up")
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_with_jitter_and_is_capped() {
+        let policy = RetryPolicy {
+            max_attempts: 10,
+            base: Duration::from_secs(2),
+            lease: Duration::from_secs(11),
+        };
+        for (attempt, nominal) in [(1, 2.0), (2, 4.0), (3, 8.0), (4, 16.0)] {
+            let delay = policy.backoff(attempt).as_secs_f64();
+            assert!(
+                (nominal * 0.75..=nominal * 1.25).contains(&delay),
+                "{attempt}: {delay}"
+            );
+        }
+        assert!(policy.backoff(40) <= MAX_BACKOFF.mul_f64(1.25));
+    }
+}

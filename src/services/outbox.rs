@@ -1,0 +1,258 @@
+//! The outbox as a use case: enqueue inside the caller's transaction, wake the workers after the
+//! commit, report status, and requeue failed mail.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::Duration;
+
+use chrono::NaiveDateTime;
+
+use crate::config::PublicUrl;
+use crate::db::outbox::{self, NewOutboxMessage, Requeue};
+use crate::db::users::{self, User};
+use crate::db::{self, Db, DbConnection, DbError};
+use crate::email::compose::check_header_value;
+use crate::email::templates::PasswordChangedMail;
+use crate::email::{Composer, HeaderInjection, RenderedEmail};
+
+/// `kind` of the password-reset mail.
+pub const KIND_PASSWORD_RESET: &str = "password_reset";
+/// `kind` of the "your password was changed" notice.
+pub const KIND_PASSWORD_CHANGED: &str = "password_changed";
+
+/// Wakes idle workers when mail is enqueued, so nothing waits for a poll tick.
+#[derive(Debug, Default)]
+pub struct Signal {
+    generation: Mutex<u64>,
+    changed: Condvar,
+}
+
+impl Signal {
+    /// Wakes every waiting worker.
+    pub fn notify(&self) {
+        let mut generation = self.generation.lock().unwrap_or_else(|p| p.into_inner());
+        *generation = generation.wrapping_add(1);
+        self.changed.notify_all();
+    }
+
+    /// The current generation; pass it to [`Signal::wait_after`] to never miss a wake-up.
+    pub fn generation(&self) -> u64 {
+        *self.generation.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Blocks until a notification newer than `seen`, or `timeout`.
+    pub fn wait_after(&self, seen: u64, timeout: Duration) {
+        let generation = self.generation.lock().unwrap_or_else(|p| p.into_inner());
+        let _ = self
+            .changed
+            .wait_timeout_while(generation, timeout, |current| *current == seen);
+    }
+}
+
+/// Handle for enqueueing mail: shared by HTTP handlers, the CLI and the workers.
+#[derive(Debug, Clone)]
+pub struct Outbox {
+    signal: Arc<Signal>,
+    composer: Composer,
+}
+
+/// A rendered message and what it is about.
+#[derive(Debug)]
+pub struct NewEmail<'a> {
+    /// One of the `KIND_*` constants.
+    pub kind: &'a str,
+    /// The account it concerns.
+    pub user_id: Option<i64>,
+    /// The stored address of that account (never the address as typed).
+    pub recipient: &'a str,
+    /// Subject and both parts.
+    pub content: &'a RenderedEmail,
+    /// After this the message is useless and must not be sent.
+    pub expires_at: Option<NaiveDateTime>,
+}
+
+/// Why a message could not be enqueued.
+#[derive(Debug, thiserror::Error)]
+pub enum EnqueueError {
+    /// A header value carried a line break.
+    #[error(transparent)]
+    Header(#[from] HeaderInjection),
+    /// The insert failed.
+    #[error(transparent)]
+    Database(#[from] diesel::result::Error),
+}
+
+impl Outbox {
+    /// An outbox whose messages are sent from `composer`'s sender.
+    pub fn new(composer: Composer) -> Self {
+        Self {
+            signal: Arc::new(Signal::default()),
+            composer,
+        }
+    }
+
+    /// The wake-up signal the workers wait on.
+    pub fn signal(&self) -> Arc<Signal> {
+        Arc::clone(&self.signal)
+    }
+
+    /// Stores a message inside the caller's transaction, so it commits (or not) together with
+    /// whatever caused it. Call [`Outbox::notify`] after the commit.
+    pub fn enqueue(
+        &self,
+        conn: &mut DbConnection,
+        email: &NewEmail<'_>,
+    ) -> Result<i64, EnqueueError> {
+        check_header_value(email.recipient)?;
+        check_header_value(email.content.subject)?;
+        let now = db::now();
+        let message_id = self.composer.new_message_id();
+        let id = NewOutboxMessage {
+            kind: email.kind,
+            user_id: email.user_id,
+            recipient: email.recipient,
+            subject: email.content.subject,
+            body_text: &email.content.text,
+            body_html: &email.content.html,
+            message_id: &message_id,
+            next_attempt_at: now,
+            expires_at: email.expires_at,
+            created_at: now,
+        }
+        .insert(conn)?;
+        tracing::info!(outbox_id = id, kind = email.kind, "email queued");
+        Ok(id)
+    }
+
+    /// Wakes the workers (after the enqueueing transaction committed).
+    pub fn notify(&self) {
+        self.signal.notify();
+    }
+}
+
+/// Renders the "your password was changed" notice for `user`.
+pub fn password_changed_email(
+    user: &User,
+    changed_at: NaiveDateTime,
+    public_url: &PublicUrl,
+) -> Result<RenderedEmail, askama::Error> {
+    PasswordChangedMail {
+        username: &user.username,
+        changed_at,
+        forgot_link: &public_url.join("/forgot-password"),
+    }
+    .render()
+}
+
+/// Counts per state, for `latchkey outbox status`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutboxStatus {
+    /// Every state, including those with no messages.
+    pub counts: BTreeMap<&'static str, i64>,
+    /// Dead messages that expired before they could be sent.
+    pub expired: i64,
+    /// Enqueue time of the oldest pending message.
+    pub oldest_pending: Option<NaiveDateTime>,
+}
+
+/// Reads the outbox's state.
+pub fn status(db: &Db) -> Result<OutboxStatus, DbError> {
+    let mut conn = db.get()?;
+    let mut counts: BTreeMap<&'static str, i64> =
+        [outbox::PENDING, outbox::SENDING, outbox::SENT, outbox::DEAD]
+            .into_iter()
+            .map(|state| (state, 0))
+            .collect();
+    for (state, count) in outbox::count_by_state(&mut conn)? {
+        if let Some(slot) = counts.iter_mut().find(|(known, _)| **known == state) {
+            *slot.1 = count;
+        }
+    }
+    Ok(OutboxStatus {
+        counts,
+        expired: outbox::count_expired(&mut conn)?,
+        oldest_pending: outbox::oldest_pending(&mut conn)?,
+    })
+}
+
+/// What `latchkey outbox retry` did.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct RetryReport {
+    /// Pending messages waiting for a backoff that were made due now.
+    pub due_now: usize,
+    /// Dead messages put back in the queue (re-rendered, since their body was cleared).
+    pub requeued: usize,
+    /// Dead messages that could not be requeued, with the reason.
+    pub skipped: Vec<(i64, String)>,
+}
+
+/// What re-rendering a dead message needs.
+#[derive(Debug, Clone, Copy)]
+pub struct RetryContext<'a> {
+    /// For links in re-rendered messages.
+    pub public_url: &'a PublicUrl,
+}
+
+/// Makes failed pending messages due now and, with `include_dead`, re-renders and requeues
+/// dead ones. Bodies of dead messages were cleared, so a message is rebuilt from its kind and
+/// account; a kind that cannot be rebuilt is reported, not sent empty.
+pub fn retry(
+    db: &Db,
+    outbox_handle: &Outbox,
+    context: RetryContext<'_>,
+    include_dead: bool,
+) -> Result<RetryReport, DbError> {
+    let mut conn = db.get()?;
+    let now = db::now();
+    let mut report = RetryReport {
+        due_now: conn.write(|conn| outbox::retry_pending_now(conn, now))?,
+        ..RetryReport::default()
+    };
+    if include_dead {
+        for message in outbox::list_dead(&mut conn)? {
+            match conn.write(|conn| requeue_dead(conn, &message, context, now))? {
+                Ok(()) => report.requeued += 1,
+                Err(reason) => report.skipped.push((message.id, reason)),
+            }
+        }
+    }
+    outbox_handle.notify();
+    Ok(report)
+}
+
+fn requeue_dead(
+    conn: &mut DbConnection,
+    message: &outbox::OutboxMessage,
+    context: RetryContext<'_>,
+    now: NaiveDateTime,
+) -> Result<Result<(), String>, diesel::result::Error> {
+    let user = match message.user_id {
+        Some(id) => users::find_by_id(conn, id)?,
+        None => None,
+    };
+    let content = match (message.kind.as_str(), &user) {
+        (KIND_PASSWORD_CHANGED, Some(user)) => {
+            let changed_at = user.password_changed_at.unwrap_or(message.created_at);
+            match password_changed_email(user, changed_at, context.public_url) {
+                Ok(content) => content,
+                Err(err) => return Ok(Err(format!("cannot render: {err}"))),
+            }
+        }
+        (_, None) if message.user_id.is_some() => {
+            return Ok(Err("its account no longer exists".to_owned()))
+        }
+        (kind, _) => return Ok(Err(format!("a {kind} message cannot be rebuilt"))),
+    };
+    outbox::requeue_dead(
+        conn,
+        message.id,
+        &Requeue {
+            body_text: &content.text,
+            body_html: &content.html,
+            expires_at: None,
+        },
+        now,
+    )?;
+    tracing::info!(outbox_id = message.id, kind = %message.kind, "dead email requeued");
+    Ok(Ok(()))
+}
