@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 use diesel::{Connection, PgConnection, RunQueryDsl};
 use latchkey::config::{Config, DatabaseUrl};
 use latchkey::db::{migrations, Db};
-use latchkey::email::worker::WorkerPool;
+use latchkey::email::worker::{PoolSetup, WorkerPool};
 use latchkey::email::{Composer, Transport};
 use latchkey::services::delivery::{Delivery, RetryPolicy};
 use latchkey::services::outbox::{self, NewEmail, Outbox, KIND_PASSWORD_CHANGED};
@@ -96,19 +96,21 @@ fn drain(url: &DatabaseUrl, count: usize) -> (usize, Duration) {
     .unwrap();
     drop(conn);
 
-    let delivery = Delivery::new(
+    let delivery = Arc::new(Delivery::new(
         db.clone(),
         Transport::from_config(&config.email).unwrap(),
         composer,
         RetryPolicy::from_config(&config.email),
-    );
+    ));
     let started = Instant::now();
-    let pool = WorkerPool::start(
-        Arc::new(delivery),
-        outbox_handle.signal(),
-        WORKERS,
-        Duration::from_millis(50),
-    )
+    let pool = WorkerPool::start(PoolSetup {
+        tasks: vec![delivery.clone()],
+        delivery,
+        db: db.clone(),
+        signal: outbox_handle.signal(),
+        workers: WORKERS,
+        poll_interval: Duration::from_millis(50),
+    })
     .unwrap();
     while sink.count() < count {
         std::thread::sleep(Duration::from_millis(2));

@@ -1,9 +1,11 @@
 //! The `latchkey` command line: parsing and dispatch only; the work is in `services`.
 
 mod outbox;
+mod tokens;
 mod users;
 
 use std::io::Read;
+use std::sync::Arc;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
@@ -11,8 +13,14 @@ use secrecy::SecretString;
 
 use crate::config::Config;
 use crate::db::{migrations, Db};
-use crate::domain::MAX_PASSWORD_BYTES;
-use crate::startup::Application;
+use crate::domain::{reset_token, MAX_PASSWORD_BYTES};
+use crate::email::Composer;
+use crate::passwords::PasswordHasher;
+use crate::secrets::{self, DerivedKeys};
+use crate::services::outbox::Outbox;
+use crate::services::password_reset::ResetService;
+use crate::services::reset_hooks::DefaultResetHooks;
+use crate::startup::{reset_settings, Application};
 
 /// Latchkey: log in, log out, change password and reset-by-email, as one service.
 #[derive(Debug, Parser)]
@@ -37,6 +45,9 @@ pub enum Command {
     /// Manage user accounts.
     #[command(subcommand)]
     Users(users::UsersCommand),
+    /// Issue and purge tokens.
+    #[command(subcommand)]
+    Tokens(tokens::TokensCommand),
     /// Inspect and retry the email outbox.
     #[command(subcommand)]
     Outbox(outbox::OutboxCommand),
@@ -48,6 +59,7 @@ pub fn run(cli: Cli, config: Config) -> anyhow::Result<()> {
         Command::Serve { no_migrate } => serve(config, !no_migrate),
         Command::Migrate => migrate(&config),
         Command::Users(command) => users::run(command, &config),
+        Command::Tokens(command) => tokens::run(command, &config),
         Command::Outbox(command) => outbox::run(command, &config),
     }
 }
@@ -82,6 +94,22 @@ fn connect(config: &Config) -> anyhow::Result<Db> {
         tracing::info!(%version, "applied migration");
     }
     Ok(db)
+}
+
+/// The reset use cases for a one-shot command (needs the secret key: tokens are keyed by it).
+fn reset_service(config: &Config, db: Db) -> anyhow::Result<ResetService> {
+    let secret = secrets::resolve(config.secret_key.as_ref(), &config.database_url)?;
+    let composer = Composer::new(&config.email.from)
+        .map_err(|err| anyhow::anyhow!("invalid LATCHKEY_EMAIL_FROM: {err}"))?;
+    Ok(ResetService::new(
+        db,
+        Arc::new(PasswordHasher::with_permits(config.passwords.argon2, 1)?),
+        DerivedKeys::new(&secret).reset_tokens,
+        reset_token::from_config(config.reset.token_generator),
+        Arc::new(DefaultResetHooks),
+        Outbox::new(composer),
+        reset_settings(config),
+    ))
 }
 
 /// Reads a password from standard input: everything up to EOF, minus one trailing line break.

@@ -8,6 +8,7 @@
 //! |---|---|
 //! | `DATABASE_URL` | `sqlite://latchkey.db` |
 //! | `LATCHKEY_BIND` | `127.0.0.1:8080` |
+//! | `LATCHKEY_HTTP_WORKERS` | one per core |
 //! | `LATCHKEY_PUBLIC_URL` | `http://127.0.0.1:8080` |
 //! | `LATCHKEY_SECRET_KEY` | SQLite: generated into `latchkey.secret`; PostgreSQL: required |
 //! | `LATCHKEY_RESET_TOKEN_TTL` | `60m` |
@@ -33,12 +34,22 @@
 //! | `LATCHKEY_DB_POOL_SIZE` | `8` |
 //! | `LATCHKEY_LOG` | `info` |
 //! | `LATCHKEY_LOG_FORMAT` | `text` (`json`) |
+//! | `LATCHKEY_RATE_LIMITS` | `on` (`off` disables every limit below) |
+//! | `LATCHKEY_RATE_RESET_REQUESTS_PER_IP` | `100/10m` |
+//! | `LATCHKEY_RATE_RESET_MAILS_PER_ACCOUNT` | `10/1h` |
+//! | `LATCHKEY_RATE_TOKEN_CHECKS_PER_IP` | `100/10m` |
+//! | `LATCHKEY_RATE_TOKEN_CHECKS_GLOBAL` | `100/1h` (number tokens only) |
+//! | `LATCHKEY_RATE_LOGIN_FAILURES_PER_IP` | `100/10m` |
+//! | `LATCHKEY_RATE_LOGIN_FAILURES_PER_ACCOUNT` | `20/1h` |
+//! | `LATCHKEY_RATE_PASSWORD_CHANGES_PER_ACCOUNT` | `20/1h` |
 
 mod database_url;
+mod limits;
 mod sections;
 pub mod values;
 
 pub use database_url::DatabaseUrl;
+pub use limits::RateLimits;
 pub use sections::{
     Argon2Cost, EmailBackend, EmailConfig, LogConfig, LogFormat, LookupField, PasswordPolicy,
     ResetConfig, TokenGeneratorConfig,
@@ -58,6 +69,8 @@ pub struct Config {
     pub db_pool_size: u32,
     /// The listen address of `serve`.
     pub bind: SocketAddr,
+    /// HTTP worker threads (one per core by default).
+    pub http_workers: usize,
     /// The origin every emailed link is built from; request headers never are.
     pub public_url: PublicUrl,
     /// `LATCHKEY_SECRET_KEY` as given; resolved (or generated) by [`crate::secrets`].
@@ -76,6 +89,8 @@ pub struct Config {
     pub email: EmailConfig,
     /// Log filter and format.
     pub log: LogConfig,
+    /// Rate limits.
+    pub limits: RateLimits,
 }
 
 /// An invalid configuration value: the one line start-up prints before exiting.
@@ -138,6 +153,11 @@ impl Config {
                 SocketAddr::from(([127, 0, 0, 1], 8080)),
                 parse_bind,
             )?,
+            http_workers: vars.parse(
+                "LATCHKEY_HTTP_WORKERS",
+                std::thread::available_parallelism().map_or(2, usize::from),
+                |raw| values::integer_in(raw, 1, 256),
+            )?,
             public_url: vars.parse(
                 "LATCHKEY_PUBLIC_URL",
                 PublicUrl::default_local(),
@@ -153,6 +173,7 @@ impl Config {
             passwords: PasswordPolicy::from_vars(&vars)?,
             email: EmailConfig::from_vars(&vars)?,
             log: LogConfig::from_vars(&vars)?,
+            limits: RateLimits::from_vars(&vars)?,
         })
     }
 }

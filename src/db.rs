@@ -18,20 +18,27 @@
 //! # Writes
 //!
 //! Every write goes through [`Conn::write`], one transaction. On SQLite it takes an in-process
-//! lock and starts with `BEGIN IMMEDIATE`: writers queue in the process instead of spinning on
-//! `SQLITE_BUSY`, and a transaction never fails half-way by upgrading a read lock. On PostgreSQL
-//! it is a plain transaction; cross-instance races are settled by conditional statements.
+//! lock (requests ahead of worker threads, see `write_lock.rs`) and starts with
+//! `BEGIN IMMEDIATE`: writers queue in the process instead of spinning on `SQLITE_BUSY`, and a
+//! transaction never fails half-way by upgrading a read lock. On PostgreSQL it is a plain
+//! transaction; cross-instance races are settled by conditional statements.
 
+pub mod api_tokens;
+pub mod audit;
 mod connection;
+pub mod login_throttles;
 pub mod migrations;
 pub mod outbox;
 mod pool;
+pub mod reset_requests;
+pub mod reset_tokens;
 /// The diesel schema, generated from PostgreSQL by `diesel print-schema`.
 #[allow(missing_docs)]
 pub mod schema;
 pub mod users;
+mod write_lock;
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use diesel::connection::{AnsiTransactionManager, TransactionManager};
 use diesel::r2d2::{Pool, PooledConnection};
@@ -39,6 +46,8 @@ use diesel::r2d2::{Pool, PooledConnection};
 use crate::config::DatabaseUrl;
 pub use connection::DbConnection;
 pub use pool::ConnectionManager;
+pub use write_lock::Priority;
+use write_lock::WriteLock;
 
 /// The database could not be used: unreachable, exhausted, or a statement failed.
 #[derive(Debug, thiserror::Error)]
@@ -55,7 +64,8 @@ pub enum DbError {
 #[derive(Clone)]
 pub struct Db {
     pool: Pool<ConnectionManager>,
-    write_lock: Option<Arc<Mutex<()>>>,
+    write_lock: Option<Arc<WriteLock>>,
+    priority: Priority,
     url: DatabaseUrl,
 }
 
@@ -72,12 +82,21 @@ impl Db {
         let manager = ConnectionManager::new(url.clone());
         drop(manager.connect_now()?);
         let pool = pool::build(manager, size, url.is_postgres());
-        let write_lock = (!url.is_postgres()).then(|| Arc::new(Mutex::new(())));
+        let write_lock = (!url.is_postgres()).then(|| Arc::new(WriteLock::default()));
         Ok(Self {
             pool,
             write_lock,
+            priority: Priority::Foreground,
             url: url.clone(),
         })
+    }
+
+    /// The same pool for worker threads, whose writes let requests go first.
+    pub fn background(&self) -> Self {
+        Self {
+            priority: Priority::Background,
+            ..self.clone()
+        }
     }
 
     /// A pooled connection, waiting at most the pool's timeout.
@@ -89,6 +108,7 @@ impl Db {
         Ok(Conn {
             inner,
             write_lock: self.write_lock.clone(),
+            priority: self.priority,
         })
     }
 
@@ -106,7 +126,8 @@ impl Db {
 /// A pooled connection; reads use it directly, writes go through [`Conn::write`].
 pub struct Conn {
     inner: PooledConnection<ConnectionManager>,
-    write_lock: Option<Arc<Mutex<()>>>,
+    write_lock: Option<Arc<WriteLock>>,
+    priority: Priority,
 }
 
 impl std::ops::Deref for Conn {
@@ -134,7 +155,7 @@ impl Conn {
         let _serialized = self
             .write_lock
             .as_ref()
-            .map(|lock| lock.lock().unwrap_or_else(|poisoned| poisoned.into_inner()));
+            .map(|lock| lock.acquire(self.priority));
         let conn: &mut DbConnection = &mut self.inner;
         match conn {
             DbConnection::Postgres(_) => diesel::Connection::transaction(conn, work),

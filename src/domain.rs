@@ -5,9 +5,10 @@
 
 mod email_address;
 mod password_rules;
+pub mod reset_token;
 mod username;
 
-pub use email_address::EmailAddress;
+pub use email_address::{canonical_key, EmailAddress};
 pub use password_rules::{NewPassword, PasswordRules, Violation, MAX_PASSWORD_BYTES};
 pub use username::Username;
 

@@ -3,8 +3,11 @@
 
 pub mod access_log;
 pub mod api;
+pub mod bearer;
 pub mod blocking;
+pub mod client;
 pub mod errors;
+pub mod form;
 pub mod state;
 
 use actix_web::web;
@@ -15,5 +18,7 @@ pub use state::AppState;
 /// Registers every route of Latchkey.
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/healthz", web::get().to(api::health::health))
+        .configure(api::password_reset::routes("/api/password_reset"))
+        .configure(api::auth::routes("/api/auth"))
         .default_service(web::to(api::not_found));
 }

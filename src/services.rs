@@ -1,7 +1,44 @@
 //! Use cases: plain synchronous Rust called by HTTP handlers (on blocking threads), the CLI and
 //! the email workers alike, so a rule is written once for every face of Latchkey.
 
+pub mod accounts;
+pub mod credentials;
 pub mod delivery;
 pub mod health;
+pub mod maintenance;
 pub mod outbox;
+pub mod password_reset;
+pub mod request_queue;
+pub mod reset_hooks;
+pub mod reset_requests;
+pub mod throttle;
 pub mod users;
+
+use std::net::IpAddr;
+
+/// Longest `User-Agent` kept (longer values are cut, never refused).
+pub const MAX_USER_AGENT_CHARS: usize = 512;
+
+/// Who made a request: recorded on tokens and audit events, and what rate limits key on.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ClientInfo {
+    /// The client address (the peer, or the configured proxy header).
+    pub ip: Option<IpAddr>,
+    /// The `User-Agent`, cut to [`MAX_USER_AGENT_CHARS`].
+    pub user_agent: Option<String>,
+}
+
+impl ClientInfo {
+    /// A client with its user agent cut to the stored length.
+    pub fn new(ip: Option<IpAddr>, user_agent: Option<&str>) -> Self {
+        Self {
+            ip,
+            user_agent: user_agent.map(|ua| ua.chars().take(MAX_USER_AGENT_CHARS).collect()),
+        }
+    }
+
+    /// The address as stored.
+    pub fn ip_text(&self) -> Option<String> {
+        self.ip.map(|ip| ip.to_string())
+    }
+}

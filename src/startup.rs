@@ -13,16 +13,25 @@ use anyhow::Context;
 
 use crate::config::Config;
 use crate::db::{migrations, Db};
-use crate::email::worker::WorkerPool;
+use crate::domain::reset_token;
+use crate::domain::PasswordRules;
+use crate::email::worker::{PoolSetup, WorkerPool};
 use crate::email::{Composer, Transport};
 use crate::http::{self, AppState};
 use crate::passwords::PasswordHasher;
 use crate::secrets::{self, DerivedKeys};
+use crate::services::accounts::{AccountService, AccountSettings};
 use crate::services::delivery::{Delivery, RetryPolicy};
 use crate::services::outbox::Outbox;
+use crate::services::password_reset::{ResetService, ResetSettings};
+use crate::services::reset_hooks::{DefaultResetHooks, ResetHooks};
+use crate::services::throttle::IpLimits;
 
 /// How long in-flight requests get to finish after SIGINT/SIGTERM.
 const SHUTDOWN_GRACE_SECS: u64 = 30;
+/// Blocking threads (database and hashing work) per HTTP worker: more would only wait for a
+/// pooled connection or a hashing permit, while each idle thread still costs memory.
+const BLOCKING_THREADS_PER_WORKER: usize = 16;
 /// How long in-flight sends get to finish after the HTTP server stopped.
 const WORKER_GRACE: Duration = Duration::from_secs(30);
 
@@ -37,6 +46,16 @@ pub struct Application {
 impl Application {
     /// Resolves the secret key, connects, migrates (unless told not to) and binds.
     pub async fn build(config: Config, migrate: bool) -> anyhow::Result<Self> {
+        Self::build_with_hooks(config, migrate, Arc::new(DefaultResetHooks)).await
+    }
+
+    /// Like [`Application::build`], with your own reset hooks (see
+    /// [`ResetHooks`](crate::services::reset_hooks::ResetHooks)).
+    pub async fn build_with_hooks(
+        config: Config,
+        migrate: bool,
+        hooks: Arc<dyn ResetHooks>,
+    ) -> anyhow::Result<Self> {
         warn_about_weak_settings(&config);
         let secret = secrets::resolve(config.secret_key.as_ref(), &config.database_url)?;
         let db = {
@@ -56,23 +75,46 @@ impl Application {
         let composer = Composer::new(&config.email.from)
             .map_err(|err| anyhow::anyhow!("invalid LATCHKEY_EMAIL_FROM: {err}"))?;
         let outbox = Outbox::new(composer.clone());
-        let delivery = Delivery::new(
+        let hasher = Arc::new(PasswordHasher::new(config.passwords.argon2)?);
+        let keys = Arc::new(DerivedKeys::new(&secret));
+        let reset = Arc::new(ResetService::new(
             db.clone(),
+            hasher.clone(),
+            keys.reset_tokens.clone(),
+            reset_token::from_config(config.reset.token_generator),
+            hooks,
+            outbox.clone(),
+            reset_settings(&config),
+        ));
+        let delivery = Arc::new(Delivery::new(
+            db.background(),
             Transport::from_config(&config.email)?,
             composer,
             RetryPolicy::from_config(&config.email),
-        );
-        let workers = WorkerPool::start(
-            Arc::new(delivery),
-            outbox.signal(),
-            config.email.workers,
-            config.email.poll_interval,
-        )?;
+        ));
+        let workers = WorkerPool::start(PoolSetup {
+            tasks: vec![reset.clone(), delivery.clone()],
+            delivery,
+            db: db.clone(),
+            signal: outbox.signal(),
+            workers: config.email.workers,
+            poll_interval: config.email.poll_interval,
+        })?;
+        let accounts = Arc::new(AccountService::new(
+            db.clone(),
+            hasher.clone(),
+            keys.api_tokens.clone(),
+            outbox.clone(),
+            account_settings(&config),
+        ));
         let state = AppState {
             db,
-            hasher: Arc::new(PasswordHasher::new(config.passwords.argon2)?),
-            keys: Arc::new(DerivedKeys::new(&secret)),
+            hasher,
+            keys,
             outbox,
+            reset,
+            accounts,
+            limits: Arc::new(IpLimits::new(&config.limits, config.reset.token_generator)),
             config: Arc::new(config),
         };
         let listener = TcpListener::bind(state.config.bind)
@@ -85,7 +127,9 @@ impl Application {
                 .wrap(http::access_log::logger())
                 .configure(http::routes)
         })
+        .workers(state.config.http_workers)
         .shutdown_timeout(SHUTDOWN_GRACE_SECS)
+        .worker_max_blocking_threads(BLOCKING_THREADS_PER_WORKER)
         .listen(listener)?
         .run();
         Ok(Self {
@@ -117,6 +161,34 @@ impl Application {
             tracing::warn!("some emails were still being sent at shutdown; their leases will expire and they will be sent again");
         }
         served
+    }
+}
+
+/// The reset service's view of the configuration.
+pub fn reset_settings(config: &Config) -> ResetSettings {
+    ResetSettings {
+        token_ttl: config.reset.token_ttl,
+        lookup_field: config.reset.lookup_field,
+        require_usable_password: config.reset.require_usable_password,
+        no_information_leakage: config.reset.no_information_leakage,
+        rules: PasswordRules {
+            min_length: config.passwords.min_length,
+        },
+        public_url: config.public_url.clone(),
+        mails_per_account: config.limits.reset_mails_per_account,
+    }
+}
+
+/// The account service's view of the configuration.
+pub fn account_settings(config: &Config) -> AccountSettings {
+    AccountSettings {
+        api_token_ttl: config.api_token_ttl,
+        rules: PasswordRules {
+            min_length: config.passwords.min_length,
+        },
+        public_url: config.public_url.clone(),
+        login_failures_per_account: config.limits.login_failures_per_account,
+        password_changes_per_account: config.limits.password_changes_per_account,
     }
 }
 

@@ -2,7 +2,7 @@
 
 use clap::Subcommand;
 
-use super::connect;
+use super::{connect, reset_service};
 use crate::config::Config;
 use crate::email::Composer;
 use crate::services::outbox::{self, Outbox, RetryContext};
@@ -49,8 +49,10 @@ pub(super) fn run(command: OutboxCommand, config: &Config) -> anyhow::Result<()>
         OutboxCommand::Retry { dead } => {
             let composer = Composer::new(&config.email.from)
                 .map_err(|err| anyhow::anyhow!("invalid LATCHKEY_EMAIL_FROM: {err}"))?;
+            let reset = reset_service(config, db.clone())?;
             let context = RetryContext {
                 public_url: &config.public_url,
+                reset: &reset,
             };
             let report = outbox::retry(&db, &Outbox::new(composer), context, dead)?;
             println!("{} pending message(s) made due now", report.due_now);

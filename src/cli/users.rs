@@ -6,7 +6,8 @@ use super::{connect, read_password_stdin};
 use crate::config::Config;
 use crate::domain::{EmailAddress, PasswordRules, Username};
 use crate::passwords::PasswordHasher;
-use crate::services::users::{self, NewAccount};
+use crate::services::users::{self, ImportedAccount, NewAccount};
+use secrecy::SecretString;
 
 /// Account administration.
 #[derive(Debug, Subcommand)]
@@ -31,6 +32,10 @@ pub enum UsersCommand {
         #[arg(long, required = true)]
         password_stdin: bool,
     },
+    /// Create many accounts from JSON lines on standard input, in one transaction:
+    /// `{"username": "…", "email": "…", "password": "…"}` (or `"password_hash": "$argon2id$…"`,
+    /// or neither for no usable password).
+    Import,
     /// List every account.
     List,
     /// Allow an account to log in and reset again.
@@ -73,6 +78,13 @@ pub(super) fn run(command: UsersCommand, config: &Config) -> anyhow::Result<()> 
             users::set_password(&db, &hasher, rules, &username, password)?;
             println!("password set for {username}");
         }
+        UsersCommand::Import => {
+            let records = read_import(std::io::stdin().lock())?;
+            let db = connect(config)?;
+            let hasher = PasswordHasher::new(config.passwords.argon2)?;
+            let count = users::import_users(&db, &hasher, rules, records)?;
+            println!("imported {count} user(s)");
+        }
         UsersCommand::List => {
             let db = connect(config)?;
             println!("id\tusername\temail\tactive\tpassword\tcreated_at");
@@ -102,4 +114,40 @@ pub(super) fn run(command: UsersCommand, config: &Config) -> anyhow::Result<()> 
         }
     }
     Ok(())
+}
+
+/// One line of `users import`.
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ImportLine {
+    username: String,
+    email: String,
+    password: Option<String>,
+    password_hash: Option<String>,
+}
+
+fn read_import(input: impl std::io::BufRead) -> anyhow::Result<Vec<ImportedAccount>> {
+    let mut records = Vec::new();
+    for (index, line) in input.lines().enumerate() {
+        let line_number = index + 1;
+        let line = line.map_err(|err| anyhow::anyhow!("cannot read standard input: {err}"))?;
+        if line.trim().is_empty() {
+            continue;
+        }
+        let parsed: ImportLine = serde_json::from_str(&line)
+            .map_err(|err| anyhow::anyhow!("line {line_number}: {err}"))?;
+        let invalid = |reason: String| anyhow::anyhow!("line {line_number}: {reason}");
+        records.push(ImportedAccount {
+            account: NewAccount {
+                username: Username::parse(&parsed.username)
+                    .map_err(|err| invalid(err.to_string()))?,
+                email: EmailAddress::parse(&parsed.email).map_err(|_| {
+                    invalid(format!("{:?} is not a valid email address", parsed.email))
+                })?,
+                password: parsed.password.map(SecretString::from),
+            },
+            password_hash: parsed.password_hash,
+        });
+    }
+    Ok(records)
 }

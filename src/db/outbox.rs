@@ -111,56 +111,54 @@ pub struct Claim<'a> {
     pub attempts: i32,
 }
 
-/// Claims a message whose lease expired (its worker or process died) or else the message due
-/// longest, until `lease_until`.
-/// Call inside a write transaction.
-pub fn claim_next(
+/// Claims up to `limit` messages until `lease_until`: first those whose lease expired (their
+/// worker or process died), then those due longest; both walk a partial index. Call inside a
+/// write transaction.
+pub fn claim_batch(
     conn: &mut DbConnection,
     owner: &str,
     now: NaiveDateTime,
     lease_until: NaiveDateTime,
-) -> QueryResult<Option<OutboxMessage>> {
-    // Abandoned claims first (rare), then the message due longest; both walk a partial index.
+    limit: i64,
+) -> QueryResult<Vec<OutboxMessage>> {
     let abandoned = email_outbox::table
         .filter(email_outbox::state.eq(SENDING))
         .filter(email_outbox::lease_until.lt(now))
         .order(email_outbox::lease_until.asc())
         .select(email_outbox::id)
-        .limit(1);
-    let due = email_outbox::table
-        .filter(email_outbox::state.eq(PENDING))
-        .filter(email_outbox::next_attempt_at.le(now))
-        .order(email_outbox::next_attempt_at.asc())
-        .select(email_outbox::id)
-        .limit(1);
-    let candidate: Option<i64> = match conn {
-        DbConnection::Postgres(pg) => match abandoned
-            .for_update()
-            .skip_locked()
-            .get_result(pg)
-            .optional()?
-        {
-            Some(id) => Some(id),
-            None => due.for_update().skip_locked().get_result(pg).optional()?,
-        },
-        DbConnection::Sqlite(_) => match abandoned.get_result(conn).optional()? {
-            Some(id) => Some(id),
-            None => due.get_result(conn).optional()?,
-        },
+        .limit(limit);
+    let mut ids: Vec<i64> = match conn {
+        DbConnection::Postgres(pg) => abandoned.for_update().skip_locked().load(pg)?,
+        DbConnection::Sqlite(_) => abandoned.load(conn)?,
     };
-    let Some(id) = candidate else {
-        return Ok(None);
-    };
-    diesel::update(email_outbox::table.find(id))
-        .set((
-            email_outbox::state.eq(SENDING),
-            email_outbox::attempts.eq(email_outbox::attempts + 1),
-            email_outbox::lease_until.eq(Some(lease_until)),
-            email_outbox::lease_owner.eq(Some(owner)),
-        ))
-        .returning(email_outbox::all_columns)
-        .get_result(conn)
-        .optional()
+    let room = limit - ids.len() as i64;
+    if room > 0 {
+        let due = email_outbox::table
+            .filter(email_outbox::state.eq(PENDING))
+            .filter(email_outbox::next_attempt_at.le(now))
+            .order(email_outbox::next_attempt_at.asc())
+            .select(email_outbox::id)
+            .limit(room);
+        ids.extend(match conn {
+            DbConnection::Postgres(pg) => due.for_update().skip_locked().load::<i64>(pg)?,
+            DbConnection::Sqlite(_) => due.load::<i64>(conn)?,
+        });
+    }
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut claimed: Vec<OutboxMessage> =
+        diesel::update(email_outbox::table.filter(email_outbox::id.eq_any(&ids)))
+            .set((
+                email_outbox::state.eq(SENDING),
+                email_outbox::attempts.eq(email_outbox::attempts + 1),
+                email_outbox::lease_until.eq(Some(lease_until)),
+                email_outbox::lease_owner.eq(Some(owner)),
+            ))
+            .returning(email_outbox::all_columns)
+            .get_results(conn)?;
+    claimed.sort_by_key(|message| message.id);
+    Ok(claimed)
 }
 
 /// The row of `claim`, only while that claim still holds it.

@@ -1,6 +1,30 @@
 // @generated automatically by Diesel CLI.
 
 diesel::table! {
+    api_tokens (id) {
+        id -> Int8,
+        user_id -> Int8,
+        token_hash -> Text,
+        password_stamp -> Int8,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+        last_used_at -> Nullable<Timestamp>,
+        ip_address -> Nullable<Text>,
+        user_agent -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    audit_events (id) {
+        id -> Int8,
+        user_id -> Nullable<Int8>,
+        event -> Text,
+        ip_address -> Nullable<Text>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
     email_outbox (id) {
         id -> Int8,
         kind -> Text,
@@ -23,6 +47,37 @@ diesel::table! {
 }
 
 diesel::table! {
+    login_throttles (throttle_key) {
+        throttle_key -> Text,
+        window_start -> Timestamp,
+        failures -> Int4,
+    }
+}
+
+diesel::table! {
+    password_reset_tokens (id) {
+        id -> Int8,
+        user_id -> Int8,
+        token_hash -> Text,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+        ip_address -> Nullable<Text>,
+        user_agent -> Nullable<Text>,
+        issued_by_admin -> Bool,
+    }
+}
+
+diesel::table! {
+    reset_requests (id) {
+        id -> Int8,
+        lookup_key -> Text,
+        ip_address -> Nullable<Text>,
+        user_agent -> Nullable<Text>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
     users (id) {
         id -> Int8,
         username -> Text,
@@ -34,9 +89,22 @@ diesel::table! {
         password_changed_at -> Nullable<Timestamp>,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        reset_window_start -> Nullable<Timestamp>,
+        reset_window_count -> Int4,
     }
 }
 
+diesel::joinable!(api_tokens -> users (user_id));
+diesel::joinable!(audit_events -> users (user_id));
 diesel::joinable!(email_outbox -> users (user_id));
+diesel::joinable!(password_reset_tokens -> users (user_id));
 
-diesel::allow_tables_to_appear_in_same_query!(email_outbox, users,);
+diesel::allow_tables_to_appear_in_same_query!(
+    api_tokens,
+    audit_events,
+    email_outbox,
+    login_throttles,
+    password_reset_tokens,
+    reset_requests,
+    users,
+);

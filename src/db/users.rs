@@ -53,12 +53,13 @@ pub struct NewUser<'a> {
 }
 
 impl NewUser<'_> {
-    /// `INSERT … RETURNING *`.
+    /// Inserts the row and reads it back.
     pub fn insert(&self, conn: &mut DbConnection) -> QueryResult<User> {
-        diesel::insert_into(users::table)
+        let id: i64 = diesel::insert_into(users::table)
             .values(self)
-            .returning(users::all_columns)
-            .get_result(conn)
+            .returning(users::id)
+            .get_result(conn)?;
+        users::table.find(id).select(User::as_select()).first(conn)
     }
 }
 
@@ -78,6 +79,38 @@ pub fn find_by_email_key(conn: &mut DbConnection, email_key: &str) -> QueryResul
         .select(User::as_select())
         .first(conn)
         .optional()
+}
+
+/// The account a login name means: the one with that exact username, else the one whose
+/// canonical email is `email_key`.
+pub fn find_for_login(
+    conn: &mut DbConnection,
+    login: &str,
+    email_key: &str,
+) -> QueryResult<Option<User>> {
+    let mut matches: Vec<User> = users::table
+        .filter(users::username.eq(login).or(users::email_key.eq(email_key)))
+        .select(User::as_select())
+        .limit(2)
+        .load(conn)?;
+    matches.sort_by_key(|user| user.username != login);
+    Ok(matches.into_iter().next())
+}
+
+/// The accounts whose canonical emails are among `keys`.
+pub fn find_by_email_keys(conn: &mut DbConnection, keys: &[&str]) -> QueryResult<Vec<User>> {
+    users::table
+        .filter(users::email_key.eq_any(keys))
+        .select(User::as_select())
+        .load(conn)
+}
+
+/// The accounts whose usernames are among `names`.
+pub fn find_by_usernames(conn: &mut DbConnection, names: &[&str]) -> QueryResult<Vec<User>> {
+    users::table
+        .filter(users::username.eq_any(names))
+        .select(User::as_select())
+        .load(conn)
 }
 
 /// The account with this id.
@@ -142,4 +175,41 @@ pub fn upgrade_password_hash(
     )
     .set(users::password_hash.eq(new_hash))
     .execute(conn)
+}
+
+/// Takes one slot of the account's reset-mail allowance (`cap` per `window`), atomically across
+/// instances: either the current window has room, or it is over and a new one starts.
+/// `false` means the cap is reached and no mail may be sent.
+pub fn reserve_reset_mail(
+    conn: &mut DbConnection,
+    id: i64,
+    now: NaiveDateTime,
+    window: chrono::Duration,
+    cap: i32,
+) -> QueryResult<bool> {
+    let window_open = now - window;
+    let counted = diesel::update(
+        users::table
+            .find(id)
+            .filter(users::reset_window_start.gt(window_open))
+            .filter(users::reset_window_count.lt(cap)),
+    )
+    .set(users::reset_window_count.eq(users::reset_window_count + 1))
+    .execute(conn)?;
+    if counted == 1 {
+        return Ok(true);
+    }
+    let restarted = diesel::update(
+        users::table.find(id).filter(
+            users::reset_window_start
+                .is_null()
+                .or(users::reset_window_start.le(window_open)),
+        ),
+    )
+    .set((
+        users::reset_window_start.eq(Some(now)),
+        users::reset_window_count.eq(1),
+    ))
+    .execute(conn)?;
+    Ok(restarted == 1)
 }

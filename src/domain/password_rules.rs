@@ -118,6 +118,12 @@ impl NewPassword {
         }
     }
 
+    /// A password that just verified against its account's hash, to be hashed again at a
+    /// higher cost: it was accepted once, so today's rules are not applied again.
+    pub fn verified(secret: SecretString) -> Self {
+        Self(secret)
+    }
+
     /// The accepted password.
     pub fn secret(&self) -> &SecretString {
         &self.0

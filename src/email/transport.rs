@@ -71,6 +71,15 @@ impl Transport {
         }
     }
 
+    /// How many messages a worker claims at once: one over SMTP, where a slow or hung server
+    /// must not hold other messages back; a batch for local backends, which never stall.
+    pub fn batch_size(&self) -> i64 {
+        match self {
+            Self::Smtp(_) => 1,
+            Self::File(_) | Self::Log => 8,
+        }
+    }
+
     /// Sends one message synchronously (called from a worker thread, never an async task).
     pub fn send(&self, message: &Message) -> Result<(), SendError> {
         match self {

@@ -1,17 +1,41 @@
-//! The worker pool: `LATCHKEY_EMAIL_WORKERS` OS threads draining the outbox, plus one thread
-//! that keeps the leases of in-flight messages alive.
+//! The worker pool: `LATCHKEY_EMAIL_WORKERS` OS threads that resolve reset requests and drain
+//! the outbox, plus one keeper thread that renews the leases of in-flight messages and purges
+//! expired credentials every few minutes.
 //!
-//! Workers sleep on the outbox [`Signal`], so a new message is picked up at once; the poll
-//! interval still finds retries that became due and other instances' work. On shutdown, workers
-//! stop claiming and finish the message in hand, for at most the grace period.
+//! Workers sleep on the outbox [`Signal`], so new work is picked up at once; the poll interval
+//! still finds retries that became due and other instances' work. On shutdown, workers stop
+//! claiming and finish the message in hand, for at most the grace period.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{mpsc, Arc};
 use std::thread;
 use std::time::{Duration, Instant};
 
+use crate::db::{Db, DbError};
 use crate::services::delivery::Delivery;
+use crate::services::maintenance;
 use crate::services::outbox::Signal;
+
+/// How often the keeper purges expired tokens and sessions.
+const PURGE_EVERY: Duration = Duration::from_secs(10 * 60);
+
+/// One kind of work a worker repeats: `Ok(true)` when it did something.
+pub trait WorkerTask: Send + Sync {
+    /// Does one unit of work, if any is due.
+    fn run_once(&self) -> Result<bool, DbError>;
+}
+
+impl WorkerTask for Delivery {
+    fn run_once(&self) -> Result<bool, DbError> {
+        self.deliver_next()
+    }
+}
+
+impl WorkerTask for crate::services::password_reset::ResetService {
+    fn run_once(&self) -> Result<bool, DbError> {
+        self.process_requests()
+    }
+}
 
 /// Running worker threads.
 #[derive(Debug)]
@@ -20,52 +44,64 @@ pub struct WorkerPool {
     signal: Arc<Signal>,
     finished: mpsc::Receiver<()>,
     threads: usize,
+    keeper: Option<thread::Thread>,
+}
+
+/// What the pool runs.
+pub struct PoolSetup {
+    /// Run in order by every worker (reset requests first: they create mail).
+    pub tasks: Vec<Arc<dyn WorkerTask>>,
+    /// Sends mail; its leases are renewed by the keeper.
+    pub delivery: Arc<Delivery>,
+    /// For the periodic purge.
+    pub db: Db,
+    /// Woken on new work.
+    pub signal: Arc<Signal>,
+    /// Worker threads (0 = this instance only enqueues).
+    pub workers: u32,
+    /// Longest idle wait.
+    pub poll_interval: Duration,
 }
 
 impl WorkerPool {
-    /// Starts `workers` sending threads and the lease keeper.
-    pub fn start(
-        delivery: Arc<Delivery>,
-        signal: Arc<Signal>,
-        workers: u32,
-        poll_interval: Duration,
-    ) -> std::io::Result<Self> {
+    /// Starts the workers and the keeper.
+    pub fn start(setup: PoolSetup) -> std::io::Result<Self> {
         let stopping = Arc::new(AtomicBool::new(false));
         let (done, finished) = mpsc::channel();
-        if workers == 0 {
-            return Ok(Self {
-                stopping,
-                signal,
-                finished,
-                threads: 0,
-            });
-        }
-        for index in 0..workers {
-            let (delivery, signal, stopping, done) = (
-                delivery.clone(),
-                signal.clone(),
-                stopping.clone(),
-                done.clone(),
-            );
-            thread::Builder::new()
-                .name(format!("outbox-worker-{index}"))
+        let mut threads = 0;
+        let mut keeper = None;
+        if setup.workers > 0 {
+            for index in 0..setup.workers {
+                let (tasks, signal, stopping, done) = (
+                    setup.tasks.clone(),
+                    setup.signal.clone(),
+                    stopping.clone(),
+                    done.clone(),
+                );
+                let poll = setup.poll_interval;
+                thread::Builder::new()
+                    .name(format!("latchkey-worker-{index}"))
+                    .spawn(move || {
+                        work(&tasks, &signal, &stopping, poll);
+                        let _ = done.send(());
+                    })?;
+            }
+            let keeper_stopping = stopping.clone();
+            let handle = thread::Builder::new()
+                .name("latchkey-keeper".to_owned())
                 .spawn(move || {
-                    drain(&delivery, &signal, &stopping, poll_interval);
+                    keep(&setup.delivery, &setup.db, &keeper_stopping);
                     let _ = done.send(());
                 })?;
+            keeper = Some(handle.thread().clone());
+            threads = setup.workers as usize + 1;
         }
-        let (keeper_signal, keeper_stopping) = (signal.clone(), stopping.clone());
-        thread::Builder::new()
-            .name("outbox-leases".to_owned())
-            .spawn(move || {
-                keep_leases(&delivery, &keeper_signal, &keeper_stopping);
-                let _ = done.send(());
-            })?;
         Ok(Self {
             stopping,
-            signal,
+            signal: setup.signal,
             finished,
-            threads: workers as usize + 1,
+            threads,
+            keeper,
         })
     }
 
@@ -74,6 +110,9 @@ impl WorkerPool {
     pub fn shutdown(self, grace: Duration) -> bool {
         self.stopping.store(true, Ordering::SeqCst);
         self.signal.notify();
+        if let Some(keeper) = &self.keeper {
+            keeper.unpark();
+        }
         let deadline = Instant::now() + grace;
         (0..self.threads).all(|_| {
             let left = deadline.saturating_duration_since(Instant::now());
@@ -82,35 +121,52 @@ impl WorkerPool {
     }
 }
 
-fn drain(delivery: &Delivery, signal: &Signal, stopping: &AtomicBool, poll: Duration) {
+fn work(tasks: &[Arc<dyn WorkerTask>], signal: &Signal, stopping: &AtomicBool, poll: Duration) {
     while !stopping.load(Ordering::SeqCst) {
         let seen = signal.generation();
-        match delivery.deliver_next() {
-            Ok(true) => {}
-            Ok(false) => signal.wait_after(seen, poll),
-            Err(err) => {
-                tracing::warn!(error = %crate::error::chain(&err), "outbox worker cannot reach the database");
-                signal.wait_after(seen, poll);
+        let mut busy = false;
+        for task in tasks {
+            match task.run_once() {
+                Ok(did_work) => busy |= did_work,
+                Err(err) => {
+                    tracing::warn!(error = %crate::error::chain(&err), "worker cannot reach the database");
+                }
             }
+        }
+        if !busy {
+            signal.wait_after(seen, poll);
         }
     }
 }
 
-fn keep_leases(delivery: &Delivery, signal: &Signal, stopping: &AtomicBool) {
+/// Renews leases every third of a lease and purges expired credentials every ten minutes, on
+/// its own clock (request traffic does not wake it).
+fn keep(delivery: &Delivery, db: &Db, stopping: &AtomicBool) {
     let period = delivery.lease() / 3;
-    let mut next = Instant::now() + period;
+    let mut next_renewal = Instant::now();
+    let mut next_purge = Instant::now() + PURGE_EVERY;
     loop {
-        // Keep renewing until the workers are gone: a stopping worker may still be sending.
-        if let Err(err) = delivery.renew_leases() {
-            tracing::warn!(error = %crate::error::chain(&err), "cannot renew email leases");
+        let now = Instant::now();
+        if now >= next_renewal {
+            next_renewal = now + period;
+            if let Err(err) = delivery.renew_leases() {
+                tracing::warn!(error = %crate::error::chain(&err), "cannot renew email leases");
+            }
         }
+        // Keep renewing until the workers are gone: a stopping worker may still be sending.
         if stopping.load(Ordering::SeqCst) && !delivery.has_in_flight() {
             return;
         }
-        let seen = signal.generation();
-        signal.wait_after(seen, next.saturating_duration_since(Instant::now()));
-        if Instant::now() >= next {
-            next = Instant::now() + period;
+        if now >= next_purge {
+            next_purge = now + PURGE_EVERY;
+            match maintenance::purge_expired(db) {
+                Ok(report) => tracing::debug!(?report, "expired credentials purged"),
+                Err(err) => {
+                    tracing::warn!(error = %crate::error::chain(&err), "cannot purge expired credentials")
+                }
+            }
         }
+        let next = next_renewal.min(next_purge);
+        thread::park_timeout(next.saturating_duration_since(Instant::now()));
     }
 }

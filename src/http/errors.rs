@@ -65,6 +65,14 @@ impl ApiError {
     }
 }
 
+impl From<crate::services::throttle::Throttled> for ApiError {
+    fn from(throttled: crate::services::throttle::Throttled) -> Self {
+        Self::Throttled {
+            retry_after: throttled.retry_after_secs(),
+        }
+    }
+}
+
 impl From<DbError> for ApiError {
     fn from(err: DbError) -> Self {
         Self::unavailable(&err)

@@ -6,7 +6,10 @@ use crate::config::Config;
 use crate::db::Db;
 use crate::passwords::PasswordHasher;
 use crate::secrets::DerivedKeys;
+use crate::services::accounts::AccountService;
 use crate::services::outbox::Outbox;
+use crate::services::password_reset::ResetService;
+use crate::services::throttle::IpLimits;
 
 /// Shared application state, cheap to clone (everything is behind `Arc`s).
 #[derive(Clone, Debug)]
@@ -21,4 +24,10 @@ pub struct AppState {
     pub keys: Arc<DerivedKeys>,
     /// Where mail is enqueued.
     pub outbox: Outbox,
+    /// The password-reset use cases.
+    pub reset: Arc<ResetService>,
+    /// Login, tokens, change password.
+    pub accounts: Arc<AccountService>,
+    /// Per-IP rate limits.
+    pub limits: Arc<IpLimits>,
 }

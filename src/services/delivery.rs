@@ -64,6 +64,9 @@ pub struct Delivery {
     policy: RetryPolicy,
     owner: String,
     in_flight: Mutex<BTreeSet<i64>>,
+    /// Local backends (file, log) are drained by one worker at a time, in batches: they never
+    /// wait on a network, so more threads would only take CPU from the requests.
+    local_turn: Option<Mutex<()>>,
 }
 
 /// What happened to one claimed message.
@@ -78,11 +81,12 @@ impl Delivery {
     pub fn new(db: Db, transport: Transport, composer: Composer, policy: RetryPolicy) -> Self {
         Self {
             db,
-            transport,
             composer,
             policy,
             owner: hex::encode(crate::domain::random_bytes::<8>()),
             in_flight: Mutex::new(BTreeSet::new()),
+            local_turn: (transport.batch_size() > 1).then(|| Mutex::new(())),
+            transport,
         }
     }
 
@@ -91,26 +95,41 @@ impl Delivery {
         self.policy.lease
     }
 
-    /// Claims and sends one due message; `false` when none was due.
+    /// Claims a batch of due messages (one for SMTP, where a slow server must not hold others
+    /// back; more for local backends), sends them and records the outcomes in one transaction.
+    /// `false` when nothing was due.
     pub fn deliver_next(&self) -> Result<bool, DbError> {
+        let _turn = match &self.local_turn {
+            Some(turn) => match turn.try_lock() {
+                Ok(guard) => Some(guard),
+                Err(_) => return Ok(false),
+            },
+            None => None,
+        };
         let now = db::now();
         let lease_until = now + self.policy.lease;
-        let claimed = self
+        let limit = self.transport.batch_size();
+        let batch = self
             .db
             .get()?
-            .write(|conn| outbox::claim_next(conn, &self.owner, now, lease_until))?;
-        let Some(message) = claimed else {
+            .write(|conn| outbox::claim_batch(conn, &self.owner, now, lease_until, limit))?;
+        if batch.is_empty() {
             return Ok(false);
-        };
-        let outcome = if message.expires_at.is_some_and(|expiry| expiry <= now) {
-            Outcome::Dead(outbox::EXPIRED_ERROR.to_owned())
-        } else {
-            self.track(message.id, true);
-            let outcome = self.send(&message);
-            self.track(message.id, false);
-            outcome
-        };
-        self.record(&message, outcome)?;
+        }
+        self.track(&batch, true);
+        let outcomes: Vec<Outcome> = batch
+            .iter()
+            .map(|message| {
+                if message.expires_at.is_some_and(|expiry| expiry <= now) {
+                    Outcome::Dead(outbox::EXPIRED_ERROR.to_owned())
+                } else {
+                    self.send(message)
+                }
+            })
+            .collect();
+        let recorded = self.record(&batch, &outcomes);
+        self.track(&batch, false);
+        recorded?;
         Ok(true)
     }
 
@@ -138,12 +157,14 @@ impl Delivery {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    fn track(&self, id: i64, sending: bool) {
+    fn track(&self, batch: &[OutboxMessage], sending: bool) {
         let mut in_flight = self.lock_in_flight();
-        if sending {
-            in_flight.insert(id);
-        } else {
-            in_flight.remove(&id);
+        for message in batch {
+            if sending {
+                in_flight.insert(message.id);
+            } else {
+                in_flight.remove(&message.id);
+            }
         }
     }
 
@@ -174,51 +195,63 @@ impl Delivery {
         }
     }
 
-    fn record(&self, message: &OutboxMessage, outcome: Outcome) -> Result<(), DbError> {
-        let claim = Claim {
-            id: message.id,
-            owner: &self.owner,
-            attempts: message.attempts,
-        };
+    /// Records every outcome of a batch in one transaction, then logs each state change.
+    fn record(&self, batch: &[OutboxMessage], outcomes: &[Outcome]) -> Result<(), DbError> {
         let now = db::now();
-        let mut conn = self.db.get()?;
-        let (updated, state) = match &outcome {
-            Outcome::Sent => (
-                conn.write(|c| outbox::mark_sent(c, claim, now))?,
-                outbox::SENT,
-            ),
-            Outcome::Dead(reason) => (
-                conn.write(|c| outbox::mark_dead(c, claim, reason))?,
-                outbox::DEAD,
-            ),
-            Outcome::Retry(reason) => {
-                let next = now + self.policy.backoff(message.attempts);
-                (
-                    conn.write(|c| outbox::mark_retry(c, claim, next, reason))?,
-                    outbox::PENDING,
-                )
-            }
-        };
-        let (id, kind, attempts) = (message.id, message.kind.as_str(), message.attempts);
-        if updated == 0 {
-            tracing::warn!(
-                outbox_id = id,
-                kind,
-                attempts,
-                "email claim was lost before its outcome was recorded"
-            );
-            return Ok(());
-        }
-        match outcome {
-            Outcome::Sent => tracing::info!(outbox_id = id, kind, attempts, state, "email sent"),
-            Outcome::Retry(reason) => {
-                tracing::warn!(outbox_id = id, kind, attempts, state, error = %reason, "email will be retried")
-            }
-            Outcome::Dead(reason) => {
-                tracing::error!(outbox_id = id, kind, attempts, state, error = %reason, "email given up")
-            }
+        let updated: Vec<usize> = self.db.get()?.write(|conn| {
+            batch
+                .iter()
+                .zip(outcomes)
+                .map(|(message, outcome)| {
+                    let claim = Claim {
+                        id: message.id,
+                        owner: &self.owner,
+                        attempts: message.attempts,
+                    };
+                    match outcome {
+                        Outcome::Sent => outbox::mark_sent(conn, claim, now),
+                        Outcome::Dead(reason) => outbox::mark_dead(conn, claim, reason),
+                        Outcome::Retry(reason) => {
+                            let next = now + self.policy.backoff(message.attempts);
+                            outbox::mark_retry(conn, claim, next, reason)
+                        }
+                    }
+                })
+                .collect::<diesel::QueryResult<Vec<usize>>>()
+        })?;
+        for ((message, outcome), updated) in batch.iter().zip(outcomes).zip(updated) {
+            log_outcome(message, outcome, updated > 0);
         }
         Ok(())
+    }
+}
+
+/// One log line per state change, with the outbox id and kind, never the body.
+fn log_outcome(message: &OutboxMessage, outcome: &Outcome, recorded: bool) {
+    let (id, kind, attempts) = (message.id, message.kind.as_str(), message.attempts);
+    if !recorded {
+        tracing::warn!(
+            outbox_id = id,
+            kind,
+            attempts,
+            "email claim was lost before its outcome was recorded"
+        );
+        return;
+    }
+    match outcome {
+        Outcome::Sent => tracing::info!(
+            outbox_id = id,
+            kind,
+            attempts,
+            state = outbox::SENT,
+            "email sent"
+        ),
+        Outcome::Retry(reason) => {
+            tracing::warn!(outbox_id = id, kind, attempts, state = outbox::PENDING, error = %reason, "email will be retried")
+        }
+        Outcome::Dead(reason) => {
+            tracing::error!(outbox_id = id, kind, attempts, state = outbox::DEAD, error = %reason, "email given up")
+        }
     }
 }
 

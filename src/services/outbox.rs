@@ -12,8 +12,10 @@ use crate::db::outbox::{self, NewOutboxMessage, Requeue};
 use crate::db::users::{self, User};
 use crate::db::{self, Db, DbConnection, DbError};
 use crate::email::compose::check_header_value;
-use crate::email::templates::PasswordChangedMail;
+use crate::email::templates::{PasswordChangedMail, PasswordResetMail};
 use crate::email::{Composer, HeaderInjection, RenderedEmail};
+use crate::services::password_reset::ResetService;
+use crate::services::ClientInfo;
 
 /// `kind` of the password-reset mail.
 pub const KIND_PASSWORD_RESET: &str = "password_reset";
@@ -191,6 +193,8 @@ pub struct RetryReport {
 pub struct RetryContext<'a> {
     /// For links in re-rendered messages.
     pub public_url: &'a PublicUrl,
+    /// Issues the fresh token a re-sent reset mail carries (the old one was never seen).
+    pub reset: &'a ResetService,
 }
 
 /// Makes failed pending messages due now and, with `include_dead`, re-renders and requeues
@@ -230,7 +234,29 @@ fn requeue_dead(
         Some(id) => users::find_by_id(conn, id)?,
         None => None,
     };
+    let mut expires_at = None;
     let content = match (message.kind.as_str(), &user) {
+        (KIND_PASSWORD_RESET, Some(user)) if context.reset.may_request(user) => {
+            let created = context
+                .reset
+                .create_token(conn, user, &ClientInfo::default(), false)?;
+            expires_at = Some(created.expires_at);
+            let mail = PasswordResetMail {
+                username: &user.username,
+                link: &created.link,
+                expires_at: created.expires_at,
+                lifetime: context.reset.settings.token_ttl,
+            };
+            match mail.render() {
+                Ok(content) => content,
+                Err(err) => return Ok(Err(format!("cannot render: {err}"))),
+            }
+        }
+        (KIND_PASSWORD_RESET, Some(_)) => {
+            return Ok(Err(
+                "its account can no longer reset its password".to_owned()
+            ))
+        }
         (KIND_PASSWORD_CHANGED, Some(user)) => {
             let changed_at = user.password_changed_at.unwrap_or(message.created_at);
             match password_changed_email(user, changed_at, context.public_url) {
@@ -249,7 +275,7 @@ fn requeue_dead(
         &Requeue {
             body_text: &content.text,
             body_html: &content.html,
-            expires_at: None,
+            expires_at,
         },
         now,
     )?;

@@ -7,6 +7,7 @@ use crate::db::users::{self, NewUser, User};
 use crate::db::{self, Db, DbError};
 use crate::domain::{EmailAddress, NewPassword, PasswordRules, Username, Violation};
 use crate::passwords::{HashError, PasswordHasher};
+use crate::services::credentials;
 
 /// What `users create` asks for.
 #[derive(Debug)]
@@ -158,7 +159,10 @@ pub fn set_password(
         .map_err(AccountError::WeakPassword)?;
     let hash = hasher.hash(&password)?;
     let mut conn = db.get()?;
-    conn.write(|conn| users::set_password_hash(conn, user.id, &hash, db::now()))?;
+    conn.write(|conn| {
+        users::set_password_hash(conn, user.id, &hash, db::now())?;
+        credentials::revoke_after_password_change(conn, user.id, credentials::Keep::NOTHING)
+    })?;
     tracing::info!(user_id = user.id, "password set by an administrator");
     Ok(())
 }
@@ -185,4 +189,164 @@ fn find(db: &Db, username: &str) -> Result<User, AccountError> {
     let mut conn = db.get()?;
     users::find_by_username(&mut conn, username)?
         .ok_or_else(|| AccountError::UnknownUser(username.to_owned()))
+}
+
+/// One account of an import (`latchkey users import`).
+#[derive(Debug)]
+pub struct ImportedAccount {
+    /// The account.
+    pub account: NewAccount,
+    /// An argon2id PHC hash carried over from another system, instead of a password.
+    pub password_hash: Option<String>,
+}
+
+/// Why an import was refused; nothing is created then.
+#[derive(Debug, thiserror::Error)]
+pub enum ImportError {
+    /// A record broke a rule; `line` is 1-based.
+    #[error("line {line}: {reason}")]
+    Invalid {
+        /// Where.
+        line: usize,
+        /// What.
+        reason: String,
+    },
+    /// A username or email is taken (by an existing account or an earlier line).
+    #[error("line {line}: {reason}")]
+    Duplicate {
+        /// Where.
+        line: usize,
+        /// What.
+        reason: String,
+    },
+    /// Hashing failed.
+    #[error(transparent)]
+    Hash(#[from] HashError),
+    /// The database failed.
+    #[error(transparent)]
+    Database(#[from] DbError),
+}
+
+/// Creates many accounts in one transaction: all or none. Passwords are checked against the
+/// rules and hashed on every core; imported hashes must be argon2id PHC strings (they are
+/// upgraded at the next login if their cost is lower than configured).
+pub fn import_users(
+    db: &Db,
+    hasher: &PasswordHasher,
+    rules: PasswordRules,
+    records: Vec<ImportedAccount>,
+) -> Result<usize, ImportError> {
+    let mut seen_usernames = std::collections::HashSet::new();
+    let mut seen_emails = std::collections::HashSet::new();
+    let mut pending = Vec::with_capacity(records.len());
+    for (index, record) in records.into_iter().enumerate() {
+        let line = index + 1;
+        let email_key = record.account.email.canonical();
+        if !seen_usernames.insert(record.account.username.to_string())
+            || !seen_emails.insert(email_key.clone())
+        {
+            return Err(ImportError::Duplicate {
+                line,
+                reason: "repeats an earlier line".to_owned(),
+            });
+        }
+        let password = match (record.account.password, &record.password_hash) {
+            (Some(raw), None) => Some(
+                NewPassword::parse(
+                    raw,
+                    rules,
+                    record.account.username.as_str(),
+                    record.account.email.as_str(),
+                )
+                .map_err(|violations| ImportError::Invalid {
+                    line,
+                    reason: describe(&violations),
+                })?,
+            ),
+            (None, Some(hash)) if hash.starts_with("$argon2id$") => None,
+            (None, Some(_)) => {
+                return Err(ImportError::Invalid {
+                    line,
+                    reason: "password_hash must be an argon2id PHC string".to_owned(),
+                })
+            }
+            (Some(_), Some(_)) => {
+                return Err(ImportError::Invalid {
+                    line,
+                    reason: "give password or password_hash, not both".to_owned(),
+                })
+            }
+            (None, None) => None,
+        };
+        pending.push((
+            line,
+            record.account.username,
+            record.account.email,
+            email_key,
+            password,
+            record.password_hash,
+        ));
+    }
+    let hashes = hash_all(
+        hasher,
+        pending.iter().map(|entry| entry.4.as_ref()).collect(),
+    )?;
+    let now = db::now();
+    let mut conn = db.get()?;
+    conn.write(|conn| {
+        for ((line, username, email, email_key, _, imported), hash) in pending.iter().zip(&hashes) {
+            let password_hash = hash.as_deref().or(imported.as_deref());
+            let row = NewUser {
+                username: username.as_str(),
+                email: email.as_str(),
+                email_key,
+                password_hash,
+                password_changed_at: password_hash.map(|_| now),
+                created_at: now,
+                updated_at: now,
+            };
+            row.insert(conn).map_err(|err| match unique_column(&err) {
+                Some(column) => ImportError::Duplicate {
+                    line: *line,
+                    reason: format!("the {column} is taken"),
+                },
+                None => ImportError::Database(err.into()),
+            })?;
+        }
+        Ok::<_, ImportError>(())
+    })?;
+    tracing::info!(count = pending.len(), "accounts imported");
+    Ok(pending.len())
+}
+
+impl From<DieselError> for ImportError {
+    fn from(err: DieselError) -> Self {
+        Self::Database(err.into())
+    }
+}
+
+/// Hashes every given password, spreading the work over the hasher's permits.
+fn hash_all(
+    hasher: &PasswordHasher,
+    passwords: Vec<Option<&NewPassword>>,
+) -> Result<Vec<Option<String>>, HashError> {
+    let cores = std::thread::available_parallelism().map_or(2, usize::from);
+    let chunk = passwords.len().div_ceil(cores).max(1);
+    std::thread::scope(|scope| {
+        let workers: Vec<_> = passwords
+            .chunks(chunk)
+            .map(|part| {
+                scope.spawn(move || {
+                    part.iter()
+                        .map(|password| password.map(|p| hasher.hash(p)).transpose())
+                        .collect::<Result<Vec<_>, _>>()
+                })
+            })
+            .collect();
+        let mut hashes = Vec::with_capacity(passwords.len());
+        for worker in workers {
+            hashes.extend(worker.join().unwrap_or(Err(HashError::Busy))?);
+        }
+        Ok(hashes)
+    })
 }

@@ -13,6 +13,7 @@ on_both_backends!(
     set_password_applies_the_rules_and_changes_the_stamp,
     list_shows_accounts_and_activation_toggles,
     accounts_without_a_password_are_listed_as_such,
+    import_creates_all_accounts_or_none,
 );
 
 async fn create_with_a_password_stores_an_argon2id_hash(backend: Backend) {
@@ -221,4 +222,57 @@ async fn list(app: &crate::helpers::TestApp) -> Vec<latchkey::db::users::User> {
     tokio::task::spawn_blocking(move || latchkey::services::users::list_users(&db).unwrap())
         .await
         .unwrap()
+}
+
+async fn import_creates_all_accounts_or_none(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let bad = concat!(
+        "{\"username\":\"u1\",\"email\":\"u1@example.com\",\"password\":\"correct horse battery staple\"}\n",
+        "{\"username\":\"u2\",\"email\":\"u2@example.com\",\"password\":\"password123\"}\n",
+    );
+    let line = assert_one_error_line(&app.cli(&["users", "import"], Some(bad)));
+    assert!(
+        line.contains("line 2") && line.contains("too short"),
+        "{line}"
+    );
+    assert!(
+        list(&app).await.is_empty(),
+        "nothing is created when a line is refused"
+    );
+
+    let good = concat!(
+        "{\"username\":\"u1\",\"email\":\"u1@example.com\",\"password\":\"correct horse battery staple\"}\n",
+        "\n",
+        "{\"username\":\"u2\",\"email\":\"u2@example.com\",\"password_hash\":\"$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaA\"}\n",
+        "{\"username\":\"u3\",\"email\":\"u3@example.com\"}\n",
+    );
+    let output = app.cli(&["users", "import"], Some(good));
+    assert!(
+        output.status.success(),
+        "{}",
+        crate::helpers::stderr(&output)
+    );
+    assert_eq!(stdout(&output).trim(), "imported 3 user(s)");
+    let users = list(&app).await;
+    assert_eq!(users.len(), 3);
+    assert!(users[0]
+        .password_hash
+        .as_deref()
+        .unwrap()
+        .starts_with("$argon2id$v=19$m=19456,t=2,p=1$"));
+    assert!(users[1]
+        .password_hash
+        .as_deref()
+        .unwrap()
+        .ends_with("aGFzaGhhc2hoYXNoaGFzaA"));
+    assert!(users[2].password_hash.is_none());
+
+    let again = assert_one_error_line(&app.cli(
+        &["users", "import"],
+        Some("{\"username\":\"u9\",\"email\":\"U1@example.com\"}\n"),
+    ));
+    assert!(
+        again.contains("line 1") && again.contains("taken"),
+        "{again}"
+    );
 }

@@ -137,7 +137,7 @@ pub struct TestApp {
     pub client: reqwest::Client,
     pub state: AppState,
     pub vars: HashMap<String, String>,
-    pub db: TestDb,
+    pub db: std::sync::Arc<TestDb>,
 }
 
 /// Starts the real application on a free port with a fresh database.
@@ -148,7 +148,15 @@ pub async fn spawn_app(backend: Backend) -> TestApp {
 /// Like [`spawn_app`], with extra or overriding variables.
 pub async fn spawn_app_with(backend: Backend, overrides: &[(&str, &str)]) -> TestApp {
     let db = TestDb::new(&backend);
-    let mut vars = base_vars(&db);
+    let vars = base_vars(&db);
+    start(vars, overrides, std::sync::Arc::new(db)).await
+}
+
+async fn start(
+    mut vars: HashMap<String, String>,
+    overrides: &[(&str, &str)],
+    db: std::sync::Arc<TestDb>,
+) -> TestApp {
     for (key, value) in overrides {
         vars.insert((*key).to_owned(), (*value).to_owned());
     }
@@ -171,6 +179,12 @@ pub async fn spawn_app_with(backend: Backend, overrides: &[(&str, &str)]) -> Tes
 }
 
 impl TestApp {
+    /// A second application on the same database, with some variables changed (a restart
+    /// with new settings, or another instance).
+    pub async fn sibling(&self, overrides: &[(&str, &str)]) -> TestApp {
+        start(self.vars.clone(), overrides, self.db.clone()).await
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{}", self.address, path)
     }

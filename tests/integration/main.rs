@@ -2,12 +2,16 @@
 //! real `latchkey` binary for the command line. One test binary (this file lists the modules).
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
+mod fixtures;
 mod helpers;
 mod smtp_sink;
 
+mod accounts;
 mod cli_users;
 mod config_errors;
 mod health;
 mod migrations;
 mod outbox;
+mod password_reset;
+mod reset_package;
 mod serve_binary;

@@ -1,0 +1,2 @@
+DROP TABLE login_throttles;
+DROP TABLE api_tokens;

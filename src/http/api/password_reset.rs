@@ -1,0 +1,150 @@
+//! django-rest-passwordreset's endpoints: request a token, validate it, confirm it with a new
+//! password. Paths, fields, status codes and bodies match the package; see the README for the
+//! deliberate differences.
+
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpRequest, HttpResponse};
+use serde_json::json;
+
+use super::{post_endpoint, status_ok};
+use crate::config::LookupField;
+use crate::domain::EmailAddress;
+use crate::http::client::{client_info, limit_key};
+use crate::http::form::{read_fields, Trim};
+use crate::http::{blocking, ApiError, AppState};
+use crate::passwords::HashError;
+use crate::services::password_reset::{ConfirmError, RequestError, ResetIdentifier, TokenError};
+
+/// The package's answer to an unknown, used or expired token.
+pub const INVALID_TOKEN: &str =
+    "The OTP password entered is not valid. Please check and try again.";
+
+/// The package's answer to an unknown address when information leakage is allowed.
+const NO_ACCOUNT: &str =
+    "We couldn't find an account associated with that email. Please try a different e-mail address.";
+
+/// Longest username matched when `LATCHKEY_LOOKUP_FIELD=username`.
+const MAX_USERNAME_CHARS: usize = 150;
+
+/// Mounts the three endpoints under `prefix` (e.g. `/api/password_reset`), as the package's
+/// `include(...)`/router helper does: `{prefix}/`, `{prefix}/validate_token/`,
+/// `{prefix}/confirm/`, each also without the trailing slash.
+pub fn routes(prefix: &str) -> impl FnOnce(&mut web::ServiceConfig) + '_ {
+    move |cfg| {
+        let prefix = prefix.trim_end_matches('/');
+        cfg.service(post_endpoint(&format!("{prefix}/"), request_reset))
+            .service(post_endpoint(
+                &format!("{prefix}/validate_token/"),
+                validate_token,
+            ))
+            .service(post_endpoint(&format!("{prefix}/confirm/"), confirm_reset));
+    }
+}
+
+/// `POST {prefix}/` with `email`: always `200 {"status": "OK"}` for a valid address.
+pub async fn request_reset(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    payload: web::Payload,
+) -> Result<HttpResponse, ApiError> {
+    let client = client_info(&req, &state.config);
+    state.limits.reset_request(limit_key(&client))?;
+    let [email] = read_fields(&req, payload, [("email", Trim::Yes)]).await?;
+    let identifier = match state.config.reset.lookup_field {
+        LookupField::Email => EmailAddress::parse(&email)
+            .map(ResetIdentifier::Email)
+            .map_err(|invalid| ApiError::field("email", invalid.to_string()))?,
+        LookupField::Username => {
+            ResetIdentifier::Username(email.chars().take(MAX_USERNAME_CHARS + 1).collect())
+        }
+    };
+    if !state.config.reset.no_information_leakage {
+        let (reset, identifier) = (state.reset.clone(), identifier.clone());
+        blocking::run(move || reset.check_eligible(&identifier))
+            .await?
+            .map_err(request_error)?;
+    }
+    state
+        .reset
+        .accept(&identifier, &client)
+        .await
+        .map_err(request_error)?;
+    Ok(status_ok())
+}
+
+fn request_error(err: RequestError) -> ApiError {
+    match err {
+        RequestError::NoAccount => ApiError::field("email", NO_ACCOUNT),
+        RequestError::Database(err) => err.into(),
+    }
+}
+
+/// `POST {prefix}/validate_token/` with `token`: 200 while the token can be used, never
+/// consuming it.
+pub async fn validate_token(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    payload: web::Payload,
+) -> Result<HttpResponse, ApiError> {
+    let client = client_info(&req, &state.config);
+    state.limits.token_check(limit_key(&client))?;
+    let [token] = read_fields(&req, payload, [("token", Trim::Yes)]).await?;
+    if !state.reset.could_be_token(&token) {
+        return Err(invalid_token());
+    }
+    let reset = state.reset.clone();
+    match blocking::run(move || reset.validate(&token)).await? {
+        Ok(user) if state.config.reset.user_details_on_validation => Ok(HttpResponse::Ok()
+            .insert_header(("Cache-Control", "no-store"))
+            .json(json!({ "status": "OK", "username": user.username, "email": user.email }))),
+        Ok(_) => Ok(status_ok()),
+        Err(TokenError::Invalid) => Err(invalid_token()),
+        Err(TokenError::Database(err)) => Err(err.into()),
+    }
+}
+
+/// `POST {prefix}/confirm/` with `token` and `password`.
+pub async fn confirm_reset(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    payload: web::Payload,
+) -> Result<HttpResponse, ApiError> {
+    let client = client_info(&req, &state.config);
+    state.limits.token_check(limit_key(&client))?;
+    let [password, token] = read_fields(
+        &req,
+        payload,
+        [("password", Trim::No), ("token", Trim::Yes)],
+    )
+    .await?;
+    if !state.reset.could_be_token(&token) {
+        return Err(invalid_token());
+    }
+    let reset = state.reset.clone();
+    match blocking::run(move || reset.confirm(&token, password.into(), &client)).await? {
+        Ok(()) => Ok(status_ok()),
+        Err(err) => Err(confirm_error(err)),
+    }
+}
+
+fn invalid_token() -> ApiError {
+    ApiError::detail(StatusCode::NOT_FOUND, INVALID_TOKEN)
+}
+
+/// How a failed confirm answers.
+pub fn confirm_error(err: ConfirmError) -> ApiError {
+    match err {
+        ConfirmError::InvalidToken => invalid_token(),
+        ConfirmError::WeakPassword(violations) => ApiError::Fields(
+            [(
+                "password".to_owned(),
+                violations.iter().map(ToString::to_string).collect(),
+            )]
+            .into(),
+        ),
+        ConfirmError::Hash(HashError::Busy) => ApiError::unavailable(&HashError::Busy),
+        ConfirmError::Hash(err) => ApiError::internal(&err),
+        ConfirmError::Hook(err) => ApiError::internal(err.as_ref()),
+        ConfirmError::Database(err) => err.into(),
+    }
+}

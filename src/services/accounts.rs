@@ -1,0 +1,441 @@
+//! Logging in, bearer tokens, logging out and changing a password.
+//!
+//! * **Login** costs the same whatever the account: one look-up, one argon2id verification
+//!   (against a dummy hash when the account is unknown or has no password), one write to the
+//!   failure counter. An inactive account fails like a wrong password. Failures are counted per
+//!   client IP (in memory) and per account (in the database, so across instances; unknown login
+//!   names get a counter of their own, so a `429` reveals nothing). While over a limit, even the
+//!   right password gets `429`; a password reset clears the account's counter.
+//! * **Bearer tokens** are 256-bit random, stored as HMAC-SHA256, expire after
+//!   `LATCHKEY_API_TOKEN_TTL`, and die with a password change (their password stamp no longer
+//!   matches), on logout, and with their account's deactivation.
+//! * **Change password** needs the current password and is limited per account; on success every
+//!   other credential of the account is revoked, the calling token moves to the new stamp.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::NaiveDateTime;
+use secrecy::SecretString;
+
+use crate::config::values::Rate;
+use crate::config::PublicUrl;
+use crate::db::api_tokens::{self, NewApiToken};
+use crate::db::users::{self, User};
+use crate::db::{self, login_throttles, Db, DbConnection, DbError};
+use crate::domain::{canonical_key, random_bytes, NewPassword, PasswordRules, Violation};
+use crate::passwords::{HashError, PasswordHasher, Verification};
+use crate::secrets::TokenHasher;
+use crate::services::outbox::{self, NewEmail, Outbox, KIND_PASSWORD_CHANGED};
+use crate::services::{credentials, ClientInfo};
+
+/// Bytes of randomness in a bearer token (hex-encoded: 64 characters).
+const TOKEN_BYTES: usize = 32;
+/// `last_used_at` is written at most this often per token.
+const TOUCH_EVERY: chrono::Duration = chrono::Duration::minutes(1);
+
+/// What the account use cases need from the configuration.
+#[derive(Debug, Clone)]
+pub struct AccountSettings {
+    /// Lifetime of a bearer token.
+    pub api_token_ttl: Duration,
+    /// Rules for a new password.
+    pub rules: PasswordRules,
+    /// For the links in the "password changed" notice.
+    pub public_url: PublicUrl,
+    /// Failed logins per account.
+    pub login_failures_per_account: Option<Rate>,
+    /// Failed password changes per account.
+    pub password_changes_per_account: Option<Rate>,
+}
+
+/// A freshly issued bearer token.
+#[derive(Debug)]
+pub struct IssuedToken {
+    /// The token in clear: shown once, never stored.
+    pub token: String,
+    /// When it stops working.
+    pub expires_at: NaiveDateTime,
+}
+
+/// The account behind a valid bearer token, and which token it was.
+#[derive(Debug, Clone)]
+pub struct Authenticated {
+    /// The account.
+    pub user: User,
+    /// The token's row id (kept on a password change, deleted on logout).
+    pub token_id: i64,
+}
+
+/// Why a login was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum LoginError {
+    /// Unknown account, wrong password, inactive account, no usable password: one answer.
+    #[error("invalid username/password")]
+    Invalid,
+    /// Too many failures for this account; retry after the duration.
+    #[error("too many failed logins")]
+    Throttled(Duration),
+    /// Hashing is saturated.
+    #[error(transparent)]
+    Hash(#[from] HashError),
+    /// The database failed.
+    #[error(transparent)]
+    Database(#[from] DbError),
+}
+
+impl From<diesel::result::Error> for LoginError {
+    fn from(err: diesel::result::Error) -> Self {
+        Self::Database(err.into())
+    }
+}
+
+/// Why a bearer token was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum AuthError {
+    /// Unknown, expired, revoked or stale token, or an inactive account.
+    #[error("invalid token")]
+    Invalid,
+    /// The database failed.
+    #[error(transparent)]
+    Database(#[from] DbError),
+}
+
+impl From<diesel::result::Error> for AuthError {
+    fn from(err: diesel::result::Error) -> Self {
+        Self::Database(err.into())
+    }
+}
+
+/// The field problems of a refused password change, by field.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct ChangeProblems {
+    /// The current password was wrong.
+    pub old_password: Option<&'static str>,
+    /// The confirmation differs from the new password.
+    pub confirm_password: Option<&'static str>,
+    /// Rules the new password broke.
+    pub password: Vec<Violation>,
+}
+
+/// Why a password change was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum ChangeError {
+    /// Field errors (nothing changed).
+    #[error("the password change was refused")]
+    Invalid(ChangeProblems),
+    /// Too many failed attempts.
+    #[error("too many failed password changes")]
+    Throttled(Duration),
+    /// Hashing is saturated.
+    #[error(transparent)]
+    Hash(#[from] HashError),
+    /// The database failed.
+    #[error(transparent)]
+    Database(#[from] DbError),
+}
+
+impl From<diesel::result::Error> for ChangeError {
+    fn from(err: diesel::result::Error) -> Self {
+        Self::Database(err.into())
+    }
+}
+
+/// Django's message for a wrong current password.
+pub const WRONG_OLD_PASSWORD: &str =
+    "Your old password was entered incorrectly. Please enter it again.";
+/// Django's message for a confirmation that does not match.
+pub const PASSWORD_MISMATCH: &str = "The two password fields didn\u{2019}t match.";
+
+/// The account use cases, shared by the API and the pages.
+#[derive(Debug)]
+pub struct AccountService {
+    db: Db,
+    hasher: Arc<PasswordHasher>,
+    tokens: TokenHasher,
+    outbox: Outbox,
+    settings: AccountSettings,
+}
+
+impl AccountService {
+    /// Assembles the service.
+    pub fn new(
+        db: Db,
+        hasher: Arc<PasswordHasher>,
+        tokens: TokenHasher,
+        outbox: Outbox,
+        settings: AccountSettings,
+    ) -> Self {
+        Self {
+            db,
+            hasher,
+            tokens,
+            outbox,
+            settings,
+        }
+    }
+
+    /// Checks a login name (username, or an email address) and password; see the module docs.
+    pub fn verify_credentials(
+        &self,
+        login: &str,
+        password: &SecretString,
+    ) -> Result<User, LoginError> {
+        let now = db::now();
+        let mut conn = self.db.get()?;
+        let user = users::find_for_login(&mut conn, login, &canonical_key(login))?;
+        let key = throttle_key(user.as_ref(), login);
+        let counted = login_throttles::find(&mut conn, &key)?;
+        if let Some(wait) = over_limit(counted, self.settings.login_failures_per_account, now) {
+            return Err(LoginError::Throttled(wait));
+        }
+        drop(conn);
+        let stored = user.as_ref().and_then(|user| user.password_hash.as_deref());
+        let verdict = self.hasher.verify(password, stored)?;
+        let mut conn = self.db.get()?;
+        match (verdict, user) {
+            (Verification::Valid { needs_rehash }, Some(user)) if user.is_active => {
+                if counted.is_some() {
+                    conn.write(|conn| login_throttles::clear(conn, &key))?;
+                }
+                if needs_rehash {
+                    self.upgrade_hash(&mut conn, &user, password);
+                }
+                Ok(user)
+            }
+            _ => {
+                if let Some(rate) = self.settings.login_failures_per_account {
+                    conn.write(|conn| {
+                        login_throttles::record_failure(conn, &key, now, window_open(now, rate))
+                    })?;
+                }
+                Err(LoginError::Invalid)
+            }
+        }
+    }
+
+    /// Issues a bearer token for a verified account.
+    pub fn issue_token(&self, user: &User, client: &ClientInfo) -> Result<IssuedToken, DbError> {
+        let token = hex::encode(random_bytes::<TOKEN_BYTES>());
+        let now = db::now();
+        let expires_at = now
+            + chrono::Duration::from_std(self.settings.api_token_ttl)
+                .unwrap_or(chrono::Duration::MAX);
+        let ip = client.ip_text();
+        self.db.get()?.write(|conn| {
+            NewApiToken {
+                user_id: user.id,
+                token_hash: &self.tokens.hash(&token),
+                password_stamp: user.password_stamp,
+                created_at: now,
+                expires_at,
+                ip_address: ip.as_deref(),
+                user_agent: client.user_agent.as_deref(),
+            }
+            .insert(conn)
+        })?;
+        tracing::info!(user_id = user.id, "bearer token issued");
+        Ok(IssuedToken { token, expires_at })
+    }
+
+    /// The account behind a bearer token, if the token is still good.
+    pub fn authenticate(&self, token: &str) -> Result<Authenticated, AuthError> {
+        if token.len() != 2 * TOKEN_BYTES || !token.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Err(AuthError::Invalid);
+        }
+        let now = db::now();
+        let mut conn = self.db.get()?;
+        let (row, user) = api_tokens::find_with_user(&mut conn, &self.tokens.hash(token))?
+            .ok_or(AuthError::Invalid)?;
+        if row.expires_at <= now || row.password_stamp != user.password_stamp || !user.is_active {
+            return Err(AuthError::Invalid);
+        }
+        if row.last_used_at.is_none_or(|used| used < now - TOUCH_EVERY) {
+            conn.write(|conn| api_tokens::touch(conn, row.id, now, now - TOUCH_EVERY))?;
+        }
+        Ok(Authenticated {
+            user,
+            token_id: row.id,
+        })
+    }
+
+    /// Revokes the calling token.
+    pub fn logout(&self, auth: &Authenticated) -> Result<(), DbError> {
+        self.db
+            .get()?
+            .write(|conn| api_tokens::delete(conn, auth.token_id))?;
+        tracing::info!(user_id = auth.user.id, "bearer token revoked");
+        Ok(())
+    }
+
+    /// Revokes every token and browser session of the account.
+    pub fn logout_everywhere(&self, user_id: i64) -> Result<(), DbError> {
+        self.db.get()?.write(|conn| {
+            credentials::revoke_sessions_and_tokens(conn, user_id, credentials::Keep::NOTHING)
+        })?;
+        tracing::info!(user_id, "every session and token revoked");
+        Ok(())
+    }
+
+    /// Changes the password of `user` after checking the current one; `keep` is the credential
+    /// making the change (it stays valid).
+    pub fn change_password(
+        &self,
+        user: &User,
+        old: &SecretString,
+        new: SecretString,
+        confirm: &SecretString,
+        keep: credentials::Keep,
+        client: &ClientInfo,
+    ) -> Result<(), ChangeError> {
+        use secrecy::ExposeSecret;
+        let now = db::now();
+        let key = format!("change:{}", user.id);
+        let mut conn = self.db.get()?;
+        if let Some(wait) = blocked(
+            &mut conn,
+            self.settings.password_changes_per_account,
+            &key,
+            now,
+        )? {
+            return Err(ChangeError::Throttled(wait));
+        }
+        drop(conn);
+        let mut problems = ChangeProblems::default();
+        if new.expose_secret() != confirm.expose_secret() {
+            problems.confirm_password = Some(PASSWORD_MISMATCH);
+        }
+        let accepted =
+            match NewPassword::parse(new, self.settings.rules, &user.username, &user.email) {
+                Ok(password) => Some(password),
+                Err(violations) => {
+                    problems.password = violations;
+                    None
+                }
+            };
+        if self.hasher.verify(old, user.password_hash.as_deref())? == Verification::Invalid {
+            problems.old_password = Some(WRONG_OLD_PASSWORD);
+        }
+        let (
+            Some(password),
+            ChangeProblems {
+                old_password: None,
+                confirm_password: None,
+                ..
+            },
+        ) = (accepted, &problems)
+        else {
+            if let Some(rate) = self.settings.password_changes_per_account {
+                self.db.get()?.write(|conn| {
+                    login_throttles::record_failure(conn, &key, now, window_open(now, rate))
+                })?;
+            }
+            return Err(ChangeError::Invalid(problems));
+        };
+        let hash = self.hasher.hash(&password)?;
+        let ip = client.ip_text();
+        self.db.get()?.write(|conn| {
+            users::set_password_hash(conn, user.id, &hash, now)?;
+            credentials::revoke_after_password_change(conn, user.id, keep)?;
+            if let Some(token_id) = keep.api_token {
+                api_tokens::restamp(conn, token_id, user.password_stamp + 1)?;
+            }
+            login_throttles::clear(conn, &key)?;
+            crate::db::audit::NewAuditEvent {
+                user_id: Some(user.id),
+                event: "password_changed",
+                ip_address: ip.as_deref(),
+                created_at: now,
+            }
+            .insert(conn)?;
+            self.queue_notice(conn, user, now)
+        })?;
+        self.outbox.notify();
+        tracing::info!(user_id = user.id, "password changed");
+        Ok(())
+    }
+
+    fn queue_notice(
+        &self,
+        conn: &mut DbConnection,
+        user: &User,
+        at: NaiveDateTime,
+    ) -> Result<(), ChangeError> {
+        let content = outbox::password_changed_email(user, at, &self.settings.public_url)
+            .map_err(|err| ChangeError::Database(DbError::Unavailable(err.to_string())))?;
+        let email = NewEmail {
+            kind: KIND_PASSWORD_CHANGED,
+            user_id: Some(user.id),
+            recipient: &user.email,
+            content: &content,
+            expires_at: None,
+        };
+        self.outbox.enqueue(conn, &email).map_err(|err| match err {
+            outbox::EnqueueError::Database(err) => ChangeError::from(err),
+            outbox::EnqueueError::Header(err) => {
+                ChangeError::Database(DbError::Unavailable(err.to_string()))
+            }
+        })?;
+        Ok(())
+    }
+
+    /// Stores a stronger hash of the same password (best effort: a failure is only logged).
+    fn upgrade_hash(&self, conn: &mut db::Conn, user: &User, password: &SecretString) {
+        let Some(old) = user.password_hash.as_deref() else {
+            return;
+        };
+        let rehashed = self
+            .hasher
+            .hash(&NewPassword::verified(password.clone()))
+            .ok();
+        if let Some(new) = rehashed {
+            match conn.write(|conn| users::upgrade_password_hash(conn, user.id, old, &new)) {
+                Ok(_) => tracing::info!(
+                    user_id = user.id,
+                    "password hash upgraded to the configured cost"
+                ),
+                Err(err) => {
+                    tracing::warn!(user_id = user.id, error = %err, "password hash upgrade failed")
+                }
+            }
+        }
+    }
+}
+
+/// The failure counter a login attempt counts against: the account's when it exists (whatever
+/// name was typed), else the typed name's.
+fn throttle_key(user: Option<&User>, login: &str) -> String {
+    match user {
+        Some(user) => format!("user:{}", user.id),
+        None => format!("name:{}", canonical_key(login)),
+    }
+}
+
+fn window_open(now: NaiveDateTime, rate: Rate) -> NaiveDateTime {
+    now - chrono::Duration::from_std(rate.period).unwrap_or(chrono::Duration::MAX)
+}
+
+/// How long `key` must still wait, if it is over `rate`.
+fn blocked(
+    conn: &mut DbConnection,
+    rate: Option<Rate>,
+    key: &str,
+    now: NaiveDateTime,
+) -> diesel::QueryResult<Option<Duration>> {
+    Ok(over_limit(login_throttles::find(conn, key)?, rate, now))
+}
+
+/// How long a key with these failures must still wait, if it is over `rate`.
+fn over_limit(
+    counted: Option<(NaiveDateTime, i32)>,
+    rate: Option<Rate>,
+    now: NaiveDateTime,
+) -> Option<Duration> {
+    let rate = rate?;
+    let (start, failures) = counted?;
+    if failures < rate.count as i32 || start <= window_open(now, rate) {
+        return None;
+    }
+    let ends = start + chrono::Duration::from_std(rate.period).unwrap_or(chrono::Duration::MAX);
+    Some((ends - now).to_std().unwrap_or(Duration::from_secs(1)))
+}

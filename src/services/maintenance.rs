@@ -1,0 +1,28 @@
+//! Deleting what has expired: run by `latchkey tokens purge` and every few minutes by the
+//! worker pool's keeper thread, so expired secrets do not pile up between purges.
+
+use crate::db::{self, api_tokens, login_throttles, reset_tokens, Db, DbError};
+
+/// Failure windows older than this are deleted (every limit's period is shorter).
+const THROTTLE_RETENTION: chrono::Duration = chrono::Duration::days(1);
+
+/// How many rows a purge deleted, per kind.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct PurgeReport {
+    /// Expired password-reset tokens.
+    pub reset_tokens: usize,
+    /// Expired bearer tokens.
+    pub api_tokens: usize,
+}
+
+/// Deletes every expired credential, and failure counters nobody needs any more.
+pub fn purge_expired(db: &Db) -> Result<PurgeReport, DbError> {
+    let now = db::now();
+    Ok(db.get()?.write(|conn| {
+        login_throttles::delete_stale(conn, now - THROTTLE_RETENTION)?;
+        Ok::<_, diesel::result::Error>(PurgeReport {
+            reset_tokens: reset_tokens::delete_expired(conn, now)?,
+            api_tokens: api_tokens::delete_expired(conn, now)?,
+        })
+    })?)
+}

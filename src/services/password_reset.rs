@@ -1,0 +1,429 @@
+//! Password reset by emailed token: the use cases behind django-rest-passwordreset's three
+//! endpoints, the reset pages and `latchkey tokens issue|purge`.
+//!
+//! * **Request.** The request path does the same work for every valid request, whatever the
+//!   account: it stores a [`reset request`](crate::db::reset_requests) and returns. Workers
+//!   resolve it (look-up, per-account cap, token, mail) in one transaction, so the answer and its
+//!   timing cannot tell a known address from an unknown one.
+//! * **Tokens** are random (see [`TokenGenerator`]) and stored as HMAC-SHA256 under a key
+//!   derived from the secret key. A new token replaces the account's previous one. A token of
+//!   the wrong shape is refused before any look-up.
+//! * **Confirm** checks the token, then the new password (the token survives a rejected
+//!   password), hashes it without holding a connection, and in one transaction consumes the
+//!   token with a single conditional `DELETE … RETURNING`, stores the hash, advances the
+//!   password stamp, drops every other credential, queues the "password changed" notice and
+//!   records the event.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::NaiveDateTime;
+use secrecy::SecretString;
+
+use crate::config::values::Rate;
+use crate::config::{LookupField, PublicUrl};
+use crate::db::audit::NewAuditEvent;
+use crate::db::reset_tokens::{self, NewResetToken, ResetTokenRow};
+use crate::db::users::{self, User};
+use crate::db::{self, login_throttles, Conn, Db, DbConnection, DbError};
+use crate::domain::reset_token::TokenGenerator;
+use crate::domain::{EmailAddress, NewPassword, PasswordRules, Violation};
+use crate::passwords::{HashError, PasswordHasher};
+use crate::secrets::TokenHasher;
+use crate::services::outbox::{self, NewEmail, Outbox, KIND_PASSWORD_CHANGED};
+use crate::services::request_queue::{QueueError, QueuedRequest, RequestQueue};
+use crate::services::reset_hooks::{HookError, PasswordReset, ResetHooks, TokenCreated};
+use crate::services::{credentials, ClientInfo};
+
+/// Fresh tokens tried before giving up on a collision (only plausible with short numbers).
+const COLLISION_RETRIES: usize = 8;
+
+/// The reset settings (SPEC §2) the use cases need.
+#[derive(Debug, Clone)]
+pub struct ResetSettings {
+    /// Token lifetime.
+    pub token_ttl: Duration,
+    /// Which account field a request is matched against.
+    pub lookup_field: LookupField,
+    /// Accounts without a usable password cannot reset themselves.
+    pub require_usable_password: bool,
+    /// `false` answers 400 for an unknown address (the package's legacy behaviour).
+    pub no_information_leakage: bool,
+    /// Rules for the new password.
+    pub rules: PasswordRules,
+    /// Origin of the emailed link.
+    pub public_url: PublicUrl,
+    /// Reset mails allowed per account and window (silent).
+    pub mails_per_account: Option<Rate>,
+}
+
+/// What a reset request names, parsed at the edge.
+#[derive(Debug, Clone)]
+pub enum ResetIdentifier {
+    /// An address valid by Django's rules (`LATCHKEY_LOOKUP_FIELD=email`).
+    Email(EmailAddress),
+    /// A username, matched exactly (`LATCHKEY_LOOKUP_FIELD=username`).
+    Username(String),
+}
+
+impl ResetIdentifier {
+    fn lookup_key(&self) -> String {
+        match self {
+            Self::Email(email) => email.canonical(),
+            Self::Username(username) => username.clone(),
+        }
+    }
+}
+
+/// Why a reset request was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum RequestError {
+    /// No eligible account (reported only with `LATCHKEY_NO_INFORMATION_LEAKAGE=false`).
+    #[error("no eligible account matches")]
+    NoAccount,
+    /// The database failed.
+    #[error(transparent)]
+    Database(#[from] DbError),
+}
+
+/// Why a token was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum TokenError {
+    /// Unknown, used, expired, or its account may not reset: one answer for all.
+    #[error("the token is not valid")]
+    Invalid,
+    /// The database failed.
+    #[error(transparent)]
+    Database(#[from] DbError),
+}
+
+impl From<diesel::result::Error> for TokenError {
+    fn from(err: diesel::result::Error) -> Self {
+        Self::Database(err.into())
+    }
+}
+
+/// Why a confirm failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfirmError {
+    /// Unknown, used, expired or ineligible token.
+    #[error("the token is not valid")]
+    InvalidToken,
+    /// The new password broke rules; the token is still usable.
+    #[error("the password is not acceptable")]
+    WeakPassword(Vec<Violation>),
+    /// Hashing failed or is saturated.
+    #[error(transparent)]
+    Hash(#[from] HashError),
+    /// An `after_reset` hook refused; nothing changed.
+    #[error("a reset hook failed: {0}")]
+    Hook(HookError),
+    /// The database failed.
+    #[error(transparent)]
+    Database(#[from] DbError),
+}
+
+impl From<diesel::result::Error> for ConfirmError {
+    fn from(err: diesel::result::Error) -> Self {
+        Self::Database(err.into())
+    }
+}
+
+impl From<TokenError> for ConfirmError {
+    fn from(err: TokenError) -> Self {
+        match err {
+            TokenError::Invalid => Self::InvalidToken,
+            TokenError::Database(err) => Self::Database(err),
+        }
+    }
+}
+
+/// The reset use cases, shared by the API, the pages, the CLI and the workers.
+#[derive(Debug)]
+pub struct ResetService {
+    pub(super) db: Db,
+    hasher: Arc<PasswordHasher>,
+    tokens: TokenHasher,
+    generator: Box<dyn TokenGenerator>,
+    pub(super) hooks: Arc<dyn ResetHooks>,
+    pub(super) outbox: Outbox,
+    pub(super) settings: ResetSettings,
+    /// Stores accepted requests in batches; started on first use.
+    queue: std::sync::OnceLock<RequestQueue>,
+    /// Held by the one worker resolving requests: on SQLite writes are serial anyway, and
+    /// one thread leaves the other cores to the requests.
+    pub(super) resolving: std::sync::Mutex<()>,
+}
+
+/// A token just created, with what its hooks need.
+pub(super) struct CreatedToken {
+    pub(super) token: String,
+    pub(super) link: String,
+    pub(super) expires_at: NaiveDateTime,
+}
+
+impl ResetService {
+    /// Assembles the service.
+    pub fn new(
+        db: Db,
+        hasher: Arc<PasswordHasher>,
+        tokens: TokenHasher,
+        generator: Box<dyn TokenGenerator>,
+        hooks: Arc<dyn ResetHooks>,
+        outbox: Outbox,
+        settings: ResetSettings,
+    ) -> Self {
+        Self {
+            db,
+            hasher,
+            tokens,
+            generator,
+            hooks,
+            outbox,
+            settings,
+            queue: std::sync::OnceLock::new(),
+            resolving: std::sync::Mutex::new(()),
+        }
+    }
+
+    /// With `LATCHKEY_NO_INFORMATION_LEAKAGE=false` only: refuses an address no eligible
+    /// account has (the package's legacy 400). Never called otherwise, so it cannot leak.
+    pub fn check_eligible(&self, identifier: &ResetIdentifier) -> Result<(), RequestError> {
+        let mut conn = self.db.get()?;
+        let user = self
+            .find_by_lookup_key(&mut conn, &identifier.lookup_key())
+            .map_err(DbError::from)?;
+        if user.is_some_and(|user| self.may_request(&user)) {
+            Ok(())
+        } else {
+            Err(RequestError::NoAccount)
+        }
+    }
+
+    /// Accepts a reset request: its row is stored (batched with concurrent requests into one
+    /// transaction) and the workers do the rest. The same work for every account.
+    pub async fn accept(
+        &self,
+        identifier: &ResetIdentifier,
+        client: &ClientInfo,
+    ) -> Result<(), RequestError> {
+        let queue = match self.queue.get() {
+            Some(queue) => queue,
+            None => {
+                let outbox = self.outbox.clone();
+                let started = RequestQueue::start(self.db.clone(), move || outbox.notify())
+                    .map_err(|err| RequestError::Database(DbError::Unavailable(err.to_string())))?;
+                self.queue.get_or_init(|| started)
+            }
+        };
+        queue
+            .store(QueuedRequest {
+                lookup_key: identifier.lookup_key(),
+                ip_address: client.ip_text(),
+                user_agent: client.user_agent.clone(),
+            })
+            .await
+            .map_err(|err| match err {
+                QueueError::Database(err) => RequestError::Database(err),
+                QueueError::Unavailable => {
+                    RequestError::Database(DbError::Unavailable(err.to_string()))
+                }
+            })
+    }
+
+    /// Whether `token` has a shape a token of this deployment can have (no look-up).
+    pub fn could_be_token(&self, token: &str) -> bool {
+        self.generator.could_generate(token)
+    }
+
+    /// Checks a token without consuming it; returns its account.
+    pub fn validate(&self, token: &str) -> Result<User, TokenError> {
+        if !self.could_be_token(token) {
+            return Err(TokenError::Invalid);
+        }
+        let mut conn = self.db.get()?;
+        self.live_token(&mut conn, token).map(|(_, user)| user)
+    }
+
+    /// Sets a new password with a token; see the module docs for the order of checks.
+    pub fn confirm(
+        &self,
+        token: &str,
+        password: SecretString,
+        client: &ClientInfo,
+    ) -> Result<(), ConfirmError> {
+        if !self.could_be_token(token) {
+            return Err(ConfirmError::InvalidToken);
+        }
+        let (_, user) = self.live_token(&mut self.db.get()?, token)?;
+        let event = PasswordReset {
+            user: &user,
+            client,
+        };
+        self.hooks.before_reset(&event);
+        let password =
+            NewPassword::parse(password, self.settings.rules, &user.username, &user.email)
+                .map_err(ConfirmError::WeakPassword)?;
+        let hash = self.hasher.hash(&password)?;
+        let token_hash = self.tokens.hash(token);
+        let now = db::now();
+        let ip = client.ip_text();
+        self.db.get()?.write(|conn| {
+            match reset_tokens::consume(conn, &token_hash, now)? {
+                Some(owner) if owner == user.id => {}
+                _ => return Err(ConfirmError::InvalidToken),
+            }
+            users::set_password_hash(conn, user.id, &hash, now)?;
+            credentials::revoke_after_password_change(conn, user.id, credentials::Keep::NOTHING)?;
+            login_throttles::clear(conn, &format!("user:{}", user.id))?;
+            record(conn, user.id, "password_reset", ip.as_deref(), now)?;
+            if user.password_hash.is_some() {
+                self.queue_password_changed(conn, &user, now)?;
+            }
+            self.hooks
+                .after_reset(conn, &event)
+                .map_err(ConfirmError::Hook)
+        })?;
+        self.outbox.notify();
+        tracing::info!(user_id = user.id, "password reset with an emailed token");
+        Ok(())
+    }
+
+    /// The stored token behind `token`, with its account, if it can still be used. An expired
+    /// token found on the way is deleted (as the package does).
+    fn live_token(
+        &self,
+        conn: &mut Conn,
+        token: &str,
+    ) -> Result<(ResetTokenRow, User), TokenError> {
+        let row = reset_tokens::find_by_hash(conn, &self.tokens.hash(token))?
+            .ok_or(TokenError::Invalid)?;
+        if row.expires_at <= db::now() {
+            conn.write(|conn| reset_tokens::delete(conn, row.id))?;
+            return Err(TokenError::Invalid);
+        }
+        let user = users::find_by_id(conn, row.user_id)?.ok_or(TokenError::Invalid)?;
+        let usable = user.password_hash.is_some() || !self.settings.require_usable_password;
+        if !user.is_active || !(usable || row.issued_by_admin) {
+            return Err(TokenError::Invalid);
+        }
+        Ok((row, user))
+    }
+
+    /// Active and (unless the setting is off) with a usable password.
+    pub(super) fn may_request(&self, user: &User) -> bool {
+        user.is_active && (user.password_hash.is_some() || !self.settings.require_usable_password)
+    }
+
+    pub(super) fn find_by_lookup_key(
+        &self,
+        conn: &mut DbConnection,
+        key: &str,
+    ) -> diesel::QueryResult<Option<User>> {
+        match self.settings.lookup_field {
+            LookupField::Email => users::find_by_email_key(conn, key),
+            LookupField::Username => users::find_by_username(conn, key),
+        }
+    }
+
+    /// Replaces the account's tokens with a fresh one (inside the caller's transaction).
+    pub(super) fn create_token(
+        &self,
+        conn: &mut DbConnection,
+        user: &User,
+        client: &ClientInfo,
+        issued_by_admin: bool,
+    ) -> diesel::QueryResult<CreatedToken> {
+        reset_tokens::delete_for_user(conn, user.id)?;
+        let mut token = self.generator.generate_token();
+        for _ in 0..COLLISION_RETRIES {
+            if !reset_tokens::hash_exists(conn, &self.tokens.hash(&token))? {
+                break;
+            }
+            token = self.generator.generate_token();
+        }
+        let now = db::now();
+        let expires_at = now
+            + chrono::Duration::from_std(self.settings.token_ttl).unwrap_or(chrono::Duration::MAX);
+        let ip = client.ip_text();
+        NewResetToken {
+            user_id: user.id,
+            token_hash: &self.tokens.hash(&token),
+            created_at: now,
+            expires_at,
+            ip_address: ip.as_deref(),
+            user_agent: client.user_agent.as_deref(),
+            issued_by_admin,
+        }
+        .insert(conn)?;
+        let link = self
+            .settings
+            .public_url
+            .join(&format!("/reset-password/{token}"));
+        Ok(CreatedToken {
+            token,
+            link,
+            expires_at,
+        })
+    }
+
+    /// Runs the `token_created` hooks (the reset mail by default).
+    pub(super) fn announce(
+        &self,
+        conn: &mut DbConnection,
+        user: &User,
+        created: &CreatedToken,
+        client: &ClientInfo,
+    ) -> Result<(), HookError> {
+        self.hooks.token_created(&mut TokenCreated {
+            conn,
+            outbox: &self.outbox,
+            user,
+            token: &created.token,
+            link: &created.link,
+            expires_at: created.expires_at,
+            lifetime: self.settings.token_ttl,
+            client,
+        })
+    }
+
+    fn queue_password_changed(
+        &self,
+        conn: &mut DbConnection,
+        user: &User,
+        at: NaiveDateTime,
+    ) -> Result<(), ConfirmError> {
+        let content = outbox::password_changed_email(user, at, &self.settings.public_url)
+            .map_err(|err| ConfirmError::Hook(err.into()))?;
+        self.outbox
+            .enqueue(
+                conn,
+                &NewEmail {
+                    kind: KIND_PASSWORD_CHANGED,
+                    user_id: Some(user.id),
+                    recipient: &user.email,
+                    content: &content,
+                    expires_at: None,
+                },
+            )
+            .map_err(|err| ConfirmError::Hook(err.into()))?;
+        Ok(())
+    }
+}
+
+/// Records a security event of an account.
+pub(super) fn record(
+    conn: &mut DbConnection,
+    user_id: i64,
+    event: &str,
+    ip: Option<&str>,
+    now: NaiveDateTime,
+) -> diesel::QueryResult<usize> {
+    NewAuditEvent {
+        user_id: Some(user_id),
+        event,
+        ip_address: ip,
+        created_at: now,
+    }
+    .insert(conn)
+}

@@ -1,0 +1,114 @@
+//! Group commit for accepted reset requests: concurrent requests hand their row to one writer
+//! thread, which stores everything waiting in a single transaction and then answers them all.
+//!
+//! A request still returns only once its row is durable, but a burst of N requests costs one
+//! commit (one fsync on PostgreSQL) instead of N, and no blocking thread waits on the database
+//! per request.
+
+use std::sync::mpsc::{sync_channel, Receiver, SyncSender, TrySendError};
+
+use tokio::sync::oneshot;
+
+use crate::db::reset_requests::NewResetRequest;
+use crate::db::{self, Db, DbError};
+
+/// Requests that may wait for the writer before new ones are turned away (503).
+const CAPACITY: usize = 8192;
+/// Rows stored per transaction at most.
+const MAX_BATCH: usize = 512;
+
+/// A reset request to store.
+#[derive(Debug)]
+pub struct QueuedRequest {
+    /// Canonical email key or exact username.
+    pub lookup_key: String,
+    /// Client address.
+    pub ip_address: Option<String>,
+    /// Client user agent.
+    pub user_agent: Option<String>,
+}
+
+type Reply = oneshot::Sender<Result<(), DbError>>;
+
+/// The sending side; cheap to share.
+#[derive(Debug)]
+pub struct RequestQueue {
+    sender: SyncSender<(QueuedRequest, Reply)>,
+}
+
+/// Why a request could not be queued or stored.
+#[derive(Debug, thiserror::Error)]
+pub enum QueueError {
+    /// The queue is full or its writer is gone.
+    #[error("the reset request queue is not accepting requests")]
+    Unavailable,
+    /// The transaction failed.
+    #[error(transparent)]
+    Database(#[from] DbError),
+}
+
+impl RequestQueue {
+    /// Starts the writer thread for `db`.
+    pub fn start(db: Db, on_commit: impl Fn() + Send + 'static) -> std::io::Result<Self> {
+        let (sender, receiver) = sync_channel(CAPACITY);
+        std::thread::Builder::new()
+            .name("latchkey-requests".to_owned())
+            .spawn(move || write_batches(&db, &receiver, &on_commit))?;
+        Ok(Self { sender })
+    }
+
+    /// Queues a row; await the result to know it is stored.
+    pub async fn store(&self, request: QueuedRequest) -> Result<(), QueueError> {
+        let (reply, stored) = oneshot::channel();
+        self.sender
+            .try_send((request, reply))
+            .map_err(|err| match err {
+                TrySendError::Full(_) | TrySendError::Disconnected(_) => QueueError::Unavailable,
+            })?;
+        stored
+            .await
+            .map_err(|_| QueueError::Unavailable)?
+            .map_err(QueueError::Database)
+    }
+}
+
+/// Runs until every sender is gone: waits for one request, takes whatever else is waiting,
+/// stores the batch in one transaction and answers each request with the outcome.
+fn write_batches(db: &Db, receiver: &Receiver<(QueuedRequest, Reply)>, on_commit: &dyn Fn()) {
+    while let Ok(first) = receiver.recv() {
+        let mut batch = vec![first];
+        while batch.len() < MAX_BATCH {
+            match receiver.try_recv() {
+                Ok(next) => batch.push(next),
+                Err(_) => break,
+            }
+        }
+        let outcome = store_all(db, &batch);
+        if outcome.is_ok() {
+            on_commit();
+        }
+        for (_, reply) in batch {
+            let answer = match &outcome {
+                Ok(()) => Ok(()),
+                Err(err) => Err(DbError::Unavailable(err.to_string())),
+            };
+            let _ = reply.send(answer);
+        }
+    }
+}
+
+fn store_all(db: &Db, batch: &[(QueuedRequest, Reply)]) -> Result<(), DbError> {
+    let now = db::now();
+    let rows: Vec<NewResetRequest<'_>> = batch
+        .iter()
+        .map(|(request, _)| NewResetRequest {
+            lookup_key: &request.lookup_key,
+            ip_address: request.ip_address.as_deref(),
+            user_agent: request.user_agent.as_deref(),
+            created_at: now,
+        })
+        .collect();
+    db.get()?
+        .write(|conn| NewResetRequest::insert_all(conn, &rows))?;
+    Ok(())
+}
