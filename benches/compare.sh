@@ -69,15 +69,51 @@ start_latchkey() {
     echo "compare: Latchkey ($name) did not start; see $dir/serve.log" >&2; exit 1
 }
 
+# cpu_ticks PID: user + system clock ticks of a process and its descendants so far
+cpu_ticks() {
+    local total=0 p
+    for p in $(ps -e -o pid=,ppid= | awk -v root="$1" '
+        { parent[$1]=$2 } END { for (p in parent) { q=p; while (q in parent && q != root) q=parent[q]; if (q == root) print p } }'); do
+        [ -r "/proc/$p/stat" ] && total=$(( total + $(awk '{ print $14 + $15 }' "/proc/$p/stat" 2>/dev/null || echo 0) ))
+    done
+    echo "$total"
+}
+
+# wait_idle LABEL PID: until the server uses under 5 % of a core over half a second (at most
+# 60 s). Latchkey answers reset requests at once and does their work afterwards (SPEC §5:
+# the same work for known and unknown accounts); without this wait, one scenario's queued
+# work would run during the next scenario's measurement.
+wait_idle() {
+    local label="$1" pid="$2" hz waited=0 before after
+    hz=$(getconf CLK_TCK)
+    while [ "$waited" -lt 120 ]; do
+        before=$(cpu_ticks "$pid"); sleep 0.5; after=$(cpu_ticks "$pid")
+        [ $(( (after - before) * 100 )) -lt $(( hz * 5 / 2 )) ] && break
+        waited=$(( waited + 1 ))
+    done
+    [ "$waited" -gt 0 ] && log "$label: waited $(( waited / 2 )).$(( waited % 2 * 5 )) s for background work to finish"
+    return 0
+}
+
+# load LABEL MODE BASE_URL PID [CONNECTION_CLOSE]: load.sh one scenario at a time, idle between
+load() {
+    local label="$1" mode="$2" base="$3" pid="$4" close="${5:-}" scenario
+    for scenario in validate_invalid request_unknown request_known confirm_invalid; do
+        wait_idle "$label" "$pid"
+        CONNECTION_CLOSE="$close" SCENARIOS="$scenario" RSS_PID="$pid" LABEL="$label-$mode" \
+            RESULTS="$OUT/results.tsv" RAW_DIR="$OUT/raw-$label-$mode" \
+            bash "$REFERENCE/bench/load.sh" "$base" "$DURATION" | tee -a "$OUT/load-$label-$mode.txt" >&2
+    done
+}
+
 # measure LABEL BASE_URL PID: load.sh keep-alive and close, then the timing check
 measure() {
     local label="$1" base="$2" pid="$3"
     log "$label: load, keep-alive"
-    RSS_PID="$pid" LABEL="$label-keepalive" RESULTS="$OUT/results.tsv" RAW_DIR="$OUT/raw-$label-ka" \
-        bash "$REFERENCE/bench/load.sh" "$base" "$DURATION" | tee "$OUT/load-$label-keepalive.txt" >&2
+    load "$label" keepalive "$base" "$pid"
     log "$label: load, CONNECTION_CLOSE=1"
-    CONNECTION_CLOSE=1 RSS_PID="$pid" LABEL="$label-close" RESULTS="$OUT/results.tsv" RAW_DIR="$OUT/raw-$label-cc" \
-        bash "$REFERENCE/bench/load.sh" "$base" "$DURATION" | tee "$OUT/load-$label-close.txt" >&2
+    load "$label" close "$base" "$pid" 1
+    wait_idle "$label" "$pid"
     log "$label: enumeration timing, n=$TIMING_N"
     KNOWN_OFFSET=0 RAW="$OUT/timing-$label.raw" bash "$REFERENCE/bench/enum_timing.sh" "$base" "$TIMING_N" \
         | tee "$OUT/timing-$label.txt" >&2

@@ -108,6 +108,7 @@ fn drain(url: &DatabaseUrl, count: usize) -> (usize, Duration) {
         delivery,
         db: db.clone(),
         signal: outbox_handle.signal(),
+        session_ttl: Duration::from_secs(3600),
         workers: WORKERS,
         poll_interval: Duration::from_millis(50),
     })

@@ -13,7 +13,8 @@
 //! | `LATCHKEY_SECRET_KEY` | SQLite: generated into `latchkey.secret`; PostgreSQL: required |
 //! | `LATCHKEY_RESET_TOKEN_TTL` | `60m` |
 //! | `LATCHKEY_API_TOKEN_TTL` | `7d` |
-//! | `LATCHKEY_SESSION_TTL` | `12h` |
+//! | `LATCHKEY_SESSION_TTL` | `12h` (absolute) |
+//! | `LATCHKEY_SESSION_IDLE_TIMEOUT` | `30m` |
 //! | `LATCHKEY_NO_INFORMATION_LEAKAGE` | `true` |
 //! | `LATCHKEY_USER_DETAILS_ON_VALIDATION` | `false` |
 //! | `LATCHKEY_LOOKUP_FIELD` | `email` |
@@ -81,6 +82,8 @@ pub struct Config {
     pub api_token_ttl: Duration,
     /// Absolute lifetime of a browser session.
     pub session_ttl: Duration,
+    /// A browser session unused this long ends (never later than `session_ttl`).
+    pub session_idle_timeout: Duration,
     /// Header to take the client address from (behind a trusted proxy only).
     pub client_ip_header: Option<String>,
     /// Rules for new passwords and the hashing cost.
@@ -169,6 +172,11 @@ impl Config {
             reset: ResetConfig::from_vars(&vars)?,
             api_token_ttl: vars.parse("LATCHKEY_API_TOKEN_TTL", days(7), values::duration)?,
             session_ttl: vars.parse("LATCHKEY_SESSION_TTL", hours(12), values::duration)?,
+            session_idle_timeout: vars.parse(
+                "LATCHKEY_SESSION_IDLE_TIMEOUT",
+                Duration::from_secs(30 * 60),
+                values::duration,
+            )?,
             client_ip_header: vars.parse("LATCHKEY_CLIENT_IP_HEADER", None, parse_header_name)?,
             passwords: PasswordPolicy::from_vars(&vars)?,
             email: EmailConfig::from_vars(&vars)?,

@@ -35,6 +35,7 @@ pub mod reset_tokens;
 /// The diesel schema, generated from PostgreSQL by `diesel print-schema`.
 #[allow(missing_docs)]
 pub mod schema;
+pub mod sessions;
 pub mod users;
 mod write_lock;
 

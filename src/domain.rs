@@ -8,7 +8,7 @@ mod password_rules;
 pub mod reset_token;
 mod username;
 
-pub use email_address::{canonical_key, EmailAddress};
+pub use email_address::{canonical_key, EmailAddress, InvalidEmail};
 pub use password_rules::{NewPassword, PasswordRules, Violation, MAX_PASSWORD_BYTES};
 pub use username::Username;
 

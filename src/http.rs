@@ -6,8 +6,12 @@ pub mod api;
 pub mod bearer;
 pub mod blocking;
 pub mod client;
+pub mod csrf;
 pub mod errors;
 pub mod form;
+pub mod pages;
+pub mod security_headers;
+pub mod session_store;
 pub mod state;
 
 use actix_web::web;
@@ -15,10 +19,19 @@ use actix_web::web;
 pub use errors::ApiError;
 pub use state::AppState;
 
-/// Registers every route of Latchkey.
-pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/healthz", web::get().to(api::health::health))
-        .configure(api::password_reset::routes("/api/password_reset"))
-        .configure(api::auth::routes("/api/auth"))
-        .default_service(web::to(api::not_found));
+/// Registers every route of Latchkey: the API first, then the stylesheet, then the pages
+/// (which alone run inside the session middleware).
+pub fn routes(state: &AppState) -> impl FnOnce(&mut web::ServiceConfig) {
+    let pages = pages::routes(state);
+    move |cfg| {
+        cfg.route("/healthz", web::get().to(api::health::health))
+            .configure(api::password_reset::routes("/api/password_reset"))
+            .configure(api::auth::routes("/api/auth"))
+            .route(
+                "/static/app.css",
+                pages::readable().to(pages::assets::stylesheet),
+            )
+            .configure(pages)
+            .default_service(web::to(api::not_found));
+    }
 }

@@ -97,6 +97,7 @@ impl Application {
             delivery,
             db: db.clone(),
             signal: outbox.signal(),
+            session_ttl: config.session_ttl,
             workers: config.email.workers,
             poll_interval: config.email.poll_interval,
         })?;
@@ -124,8 +125,11 @@ impl Application {
         let server = HttpServer::new(move || {
             App::new()
                 .app_data(server_state.clone())
+                .wrap(http::security_headers::headers(
+                    &server_state.config.public_url,
+                ))
                 .wrap(http::access_log::logger())
-                .configure(http::routes)
+                .configure(http::routes(&server_state))
         })
         .workers(state.config.http_workers)
         .shutdown_timeout(SHUTDOWN_GRACE_SECS)

@@ -18,7 +18,7 @@ pub enum TokensCommand {
         #[arg(long)]
         send: bool,
     },
-    /// Delete expired reset tokens and API tokens.
+    /// Delete expired reset tokens, API tokens and browser sessions.
     Purge,
 }
 
@@ -40,10 +40,10 @@ pub(super) fn run(command: TokensCommand, config: &Config) -> anyhow::Result<()>
             }
         }
         TokensCommand::Purge => {
-            let report = maintenance::purge_expired(&db)?;
+            let report = maintenance::purge_expired(&db, config.session_ttl)?;
             println!(
-                "deleted {} expired reset token(s) and {} expired API token(s)",
-                report.reset_tokens, report.api_tokens
+                "deleted {} expired reset token(s), {} expired API token(s) and {} expired session(s)",
+                report.reset_tokens, report.api_tokens, report.sessions
             );
         }
     }

@@ -78,6 +78,17 @@ diesel::table! {
 }
 
 diesel::table! {
+    sessions (id) {
+        id -> Int8,
+        key_hash -> Text,
+        user_id -> Nullable<Int8>,
+        state -> Text,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+    }
+}
+
+diesel::table! {
     users (id) {
         id -> Int8,
         username -> Text,
@@ -98,6 +109,7 @@ diesel::joinable!(api_tokens -> users (user_id));
 diesel::joinable!(audit_events -> users (user_id));
 diesel::joinable!(email_outbox -> users (user_id));
 diesel::joinable!(password_reset_tokens -> users (user_id));
+diesel::joinable!(sessions -> users (user_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     api_tokens,
@@ -106,5 +118,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     login_throttles,
     password_reset_tokens,
     reset_requests,
+    sessions,
     users,
 );

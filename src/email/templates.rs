@@ -117,7 +117,7 @@ fn format_time(at: NaiveDateTime) -> String {
 }
 
 /// `15 minutes`, `60 minutes`, `24 hours`, `7 days`: whole units, small ones up to twice the next.
-fn format_lifetime(lifetime: Duration) -> String {
+pub fn format_lifetime(lifetime: Duration) -> String {
     let (count, unit) = match lifetime.as_secs().max(1) {
         s if s % 86_400 == 0 && s >= 2 * 86_400 => (s / 86_400, "day"),
         s if s % 3_600 == 0 && s >= 2 * 3_600 => (s / 3_600, "hour"),

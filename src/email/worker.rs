@@ -55,6 +55,8 @@ pub struct PoolSetup {
     pub delivery: Arc<Delivery>,
     /// For the periodic purge.
     pub db: Db,
+    /// Absolute session lifetime, for the periodic purge.
+    pub session_ttl: Duration,
     /// Woken on new work.
     pub signal: Arc<Signal>,
     /// Worker threads (0 = this instance only enqueues).
@@ -90,7 +92,12 @@ impl WorkerPool {
             let handle = thread::Builder::new()
                 .name("latchkey-keeper".to_owned())
                 .spawn(move || {
-                    keep(&setup.delivery, &setup.db, &keeper_stopping);
+                    keep(
+                        &setup.delivery,
+                        &setup.db,
+                        setup.session_ttl,
+                        &keeper_stopping,
+                    );
                     let _ = done.send(());
                 })?;
             keeper = Some(handle.thread().clone());
@@ -108,11 +115,7 @@ impl WorkerPool {
     /// Stops claiming and waits up to `grace` for in-flight sends; `false` if some were still
     /// running (their leases then expire and another process sends them).
     pub fn shutdown(self, grace: Duration) -> bool {
-        self.stopping.store(true, Ordering::SeqCst);
-        self.signal.notify();
-        if let Some(keeper) = &self.keeper {
-            keeper.unpark();
-        }
+        self.stop();
         let deadline = Instant::now() + grace;
         (0..self.threads).all(|_| {
             let left = deadline.saturating_duration_since(Instant::now());
@@ -121,11 +124,32 @@ impl WorkerPool {
     }
 }
 
+impl WorkerPool {
+    fn stop(&self) {
+        self.stopping.store(true, Ordering::SeqCst);
+        self.signal.notify();
+        if let Some(keeper) = &self.keeper {
+            keeper.unpark();
+        }
+    }
+}
+
+/// A pool dropped without [`WorkerPool::shutdown`] (its server future dropped, an embedding
+/// application discarded) still stops its threads after their current step, without waiting.
+impl Drop for WorkerPool {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
 fn work(tasks: &[Arc<dyn WorkerTask>], signal: &Signal, stopping: &AtomicBool, poll: Duration) {
     while !stopping.load(Ordering::SeqCst) {
         let seen = signal.generation();
         let mut busy = false;
         for task in tasks {
+            if stopping.load(Ordering::SeqCst) {
+                return;
+            }
             match task.run_once() {
                 Ok(did_work) => busy |= did_work,
                 Err(err) => {
@@ -141,7 +165,7 @@ fn work(tasks: &[Arc<dyn WorkerTask>], signal: &Signal, stopping: &AtomicBool, p
 
 /// Renews leases every third of a lease and purges expired credentials every ten minutes, on
 /// its own clock (request traffic does not wake it).
-fn keep(delivery: &Delivery, db: &Db, stopping: &AtomicBool) {
+fn keep(delivery: &Delivery, db: &Db, session_ttl: Duration, stopping: &AtomicBool) {
     let period = delivery.lease() / 3;
     let mut next_renewal = Instant::now();
     let mut next_purge = Instant::now() + PURGE_EVERY;
@@ -159,7 +183,7 @@ fn keep(delivery: &Delivery, db: &Db, stopping: &AtomicBool) {
         }
         if now >= next_purge {
             next_purge = now + PURGE_EVERY;
-            match maintenance::purge_expired(db) {
+            match maintenance::purge_expired(db, session_ttl) {
                 Ok(report) => tracing::debug!(?report, "expired credentials purged"),
                 Err(err) => {
                     tracing::warn!(error = %crate::error::chain(&err), "cannot purge expired credentials")

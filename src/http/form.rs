@@ -25,6 +25,8 @@ pub const MAX_BODY_BYTES: usize = 16 * 1024;
 
 /// DRF's message for a missing field.
 pub const REQUIRED: &str = "This field is required.";
+/// A field sent empty (or only whitespace where trimmed).
+pub const BLANK: &str = "This field may not be blank.";
 
 /// The fields of one request body.
 #[derive(Debug, Default)]
@@ -93,9 +95,19 @@ impl ApiForm {
             Trim::No => text,
         };
         if text.is_empty() {
-            return fail("This field may not be blank.");
+            return fail(BLANK);
         }
         Some(text)
+    }
+}
+
+impl ApiForm {
+    /// A text field as sent, or empty (for HTML forms, whose fields the page checks itself).
+    pub fn text(&self, name: &str) -> String {
+        match self.fields.get(name) {
+            Some(Value::String(text)) => text.clone(),
+            _ => String::new(),
+        }
     }
 }
 

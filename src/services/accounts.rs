@@ -144,6 +144,8 @@ impl From<diesel::result::Error> for ChangeError {
 /// Django's message for a wrong current password.
 pub const WRONG_OLD_PASSWORD: &str =
     "Your old password was entered incorrectly. Please enter it again.";
+/// The one answer to every failed login, whatever failed (no account enumeration).
+pub const INVALID_LOGIN: &str = "Invalid username/password";
 /// Django's message for a confirmation that does not match.
 pub const PASSWORD_MISMATCH: &str = "The two password fields didn\u{2019}t match.";
 
@@ -257,6 +259,14 @@ impl AccountService {
             user,
             token_id: row.id,
         })
+    }
+
+    /// The account a browser session was logged in to, if it is still active and its password
+    /// is still the one of `password_stamp` (a session from before a change is worthless).
+    pub fn session_user(&self, user_id: i64, password_stamp: i64) -> Result<Option<User>, DbError> {
+        let mut conn = self.db.get()?;
+        let user = users::find_by_id(&mut conn, user_id)?;
+        Ok(user.filter(|user| user.is_active && user.password_stamp == password_stamp))
     }
 
     /// Revokes the calling token.

@@ -3,31 +3,28 @@
 
 use diesel::QueryResult;
 
-use crate::db::{api_tokens, reset_tokens, DbConnection};
+use crate::db::{api_tokens, reset_tokens, sessions, DbConnection};
 
-/// The credential that survives a revocation: the one making a password change stays logged in.
+/// The credential that survives a revocation: the bearer token making a password change stays
+/// valid. (A page making the change renews its own session instead: every session row goes.)
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Keep {
     /// A bearer token (by row id).
     pub api_token: Option<i64>,
-    /// A browser session (by row id).
-    pub session: Option<i64>,
 }
 
 impl Keep {
     /// Revoke everything.
-    pub const NOTHING: Keep = Keep {
-        api_token: None,
-        session: None,
-    };
+    pub const NOTHING: Keep = Keep { api_token: None };
 }
 
-/// Every bearer token and browser session of the account except `keep`.
+/// Every browser session and every bearer token of the account except `keep`.
 pub fn revoke_sessions_and_tokens(
     conn: &mut DbConnection,
     user_id: i64,
     keep: Keep,
 ) -> QueryResult<()> {
+    sessions::delete_for_user(conn, user_id)?;
     api_tokens::delete_for_user(conn, user_id, keep.api_token)?;
     Ok(())
 }

@@ -1,7 +1,9 @@
 //! Deleting what has expired: run by `latchkey tokens purge` and every few minutes by the
 //! worker pool's keeper thread, so expired secrets do not pile up between purges.
 
-use crate::db::{self, api_tokens, login_throttles, reset_tokens, Db, DbError};
+use std::time::Duration;
+
+use crate::db::{self, api_tokens, login_throttles, reset_tokens, sessions, Db, DbError};
 
 /// Failure windows older than this are deleted (every limit's period is shorter).
 const THROTTLE_RETENTION: chrono::Duration = chrono::Duration::days(1);
@@ -13,16 +15,20 @@ pub struct PurgeReport {
     pub reset_tokens: usize,
     /// Expired bearer tokens.
     pub api_tokens: usize,
+    /// Expired browser sessions (idle or past `LATCHKEY_SESSION_TTL`).
+    pub sessions: usize,
 }
 
 /// Deletes every expired credential, and failure counters nobody needs any more.
-pub fn purge_expired(db: &Db) -> Result<PurgeReport, DbError> {
+pub fn purge_expired(db: &Db, session_ttl: Duration) -> Result<PurgeReport, DbError> {
     let now = db::now();
+    let born_after = now - chrono::Duration::from_std(session_ttl).unwrap_or(chrono::Duration::MAX);
     Ok(db.get()?.write(|conn| {
         login_throttles::delete_stale(conn, now - THROTTLE_RETENTION)?;
         Ok::<_, diesel::result::Error>(PurgeReport {
             reset_tokens: reset_tokens::delete_expired(conn, now)?,
             api_tokens: api_tokens::delete_expired(conn, now)?,
+            sessions: sessions::delete_expired(conn, now, born_after)?,
         })
     })?)
 }

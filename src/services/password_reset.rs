@@ -27,7 +27,7 @@ use crate::db::reset_tokens::{self, NewResetToken, ResetTokenRow};
 use crate::db::users::{self, User};
 use crate::db::{self, login_throttles, Conn, Db, DbConnection, DbError};
 use crate::domain::reset_token::TokenGenerator;
-use crate::domain::{EmailAddress, NewPassword, PasswordRules, Violation};
+use crate::domain::{EmailAddress, InvalidEmail, NewPassword, PasswordRules, Violation};
 use crate::passwords::{HashError, PasswordHasher};
 use crate::secrets::TokenHasher;
 use crate::services::outbox::{self, NewEmail, Outbox, KIND_PASSWORD_CHANGED};
@@ -66,7 +66,21 @@ pub enum ResetIdentifier {
     Username(String),
 }
 
+/// Longest username matched when `LATCHKEY_LOOKUP_FIELD=username` (longer ones match nothing).
+const MAX_USERNAME_CHARS: usize = 150;
+
 impl ResetIdentifier {
+    /// Reads the `email` field of a reset request the way `LATCHKEY_LOOKUP_FIELD` says; the API
+    /// and the forgot-password page both use this, so they accept the same input.
+    pub fn parse(lookup: LookupField, typed: &str) -> Result<Self, InvalidEmail> {
+        match lookup {
+            LookupField::Email => EmailAddress::parse(typed).map(Self::Email),
+            LookupField::Username => Ok(Self::Username(
+                typed.chars().take(MAX_USERNAME_CHARS + 1).collect(),
+            )),
+        }
+    }
+
     fn lookup_key(&self) -> String {
         match self {
             Self::Email(email) => email.canonical(),

@@ -92,6 +92,12 @@ impl TestDb {
                     .unwrap();
                 let mut url = url::Url::parse(admin_url).unwrap();
                 url.set_path(&name);
+                // Apps of finished tests leave their email workers polling until the process
+                // ends; over TLS, libpq's OpenSSL is torn down by `exit` under those threads
+                // and the test binary can crash after every test passed. Loopback needs no TLS.
+                if !url.query_pairs().any(|(key, _)| key == "sslmode") {
+                    url.query_pairs_mut().append_pair("sslmode", "disable");
+                }
                 Self {
                     url: url.to_string(),
                     dir,
@@ -134,6 +140,8 @@ pub fn base_vars(db: &TestDb) -> HashMap<String, String> {
 /// A running application and a client for it.
 pub struct TestApp {
     pub address: String,
+    /// The spawned `run_until_stopped`; aborting it drops the application without a graceful stop.
+    pub server: tokio::task::JoinHandle<std::io::Result<()>>,
     pub client: reqwest::Client,
     pub state: AppState,
     pub vars: HashMap<String, String>,
@@ -165,9 +173,10 @@ async fn start(
     let app = Application::build(config, true).await.unwrap();
     let address = format!("http://{}", app.address());
     let state = app.state().clone();
-    tokio::spawn(app.run_until_stopped());
+    let server = tokio::spawn(app.run_until_stopped());
     TestApp {
         address,
+        server,
         client: reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .build()

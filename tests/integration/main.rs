@@ -7,11 +7,13 @@ mod helpers;
 mod smtp_sink;
 
 mod accounts;
+mod browser;
 mod cli_users;
 mod config_errors;
 mod health;
 mod migrations;
 mod outbox;
+mod pages;
 mod password_reset;
 mod reset_package;
 mod serve_binary;

@@ -22,6 +22,7 @@ on_both_backends!(
     a_message_that_expired_before_sending_is_never_sent,
     a_thousand_messages_are_each_delivered_once,
     the_file_backend_writes_one_eml_per_message,
+    workers_stop_when_their_application_is_dropped,
 );
 
 fn smtp_vars(sink_url: &str) -> Vec<(&'static str, String)> {
@@ -399,4 +400,26 @@ async fn two_processes_on_one_postgres_outbox_send_each_message_once() {
     tokio::time::sleep(Duration::from_millis(500)).await;
     let distinct: HashSet<String> = messages.iter().map(|m| m.message_id()).collect();
     assert_eq!((sink.messages().len(), distinct.len()), (1000, 1000));
+}
+
+async fn workers_stop_when_their_application_is_dropped(backend: Backend) {
+    let sink = SmtpSink::start();
+    let mut app = app_for(backend, &sink.url(), &[]).await;
+    app.server.abort();
+    assert!((&mut app.server).await.unwrap_err().is_cancelled());
+    // A worker may be mid-step when the pool is dropped; give it time to finish that step.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let ids = enqueue_notices(&app, "alice", 1).await;
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert_eq!(sink.count(), 0, "ten poll intervals later nothing was sent");
+    let rows = app.outbox_rows().await;
+    assert_eq!((rows[0].id, rows[0].state.as_str()), (ids[0], PENDING));
+
+    let next = app.sibling(&[]).await;
+    sink.wait_for(1, WAIT).await;
+    assert_eq!(
+        next.outbox_rows().await[0].state,
+        SENT,
+        "another instance sends it"
+    );
 }

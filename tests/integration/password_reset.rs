@@ -786,6 +786,13 @@ async fn no_token_or_password_reaches_the_log() {
     )
     .await
     .unwrap();
+    let link = format!("{base}/reset-password/{token}");
+    let scanner = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    assert_eq!(scanner.head(&link).send().await.unwrap().status(), 303);
+    assert_eq!(scanner.get(&link).send().await.unwrap().status(), 303);
     post(
         "/api/password_reset/confirm/",
         json!({ "token": token, "password": "x" }),
@@ -799,6 +806,23 @@ async fn no_token_or_password_reaches_the_log() {
     .await
     .unwrap();
     assert_eq!(confirmed.status(), 200);
+    let login: serde_json::Value = post(
+        "/api/auth/login",
+        json!({ "username": "alice", "password": NEW_PASSWORD }),
+    )
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
+    let bearer = login["token"].as_str().unwrap().to_owned();
+    let me = client
+        .get(format!("{base}/api/auth/me"))
+        .bearer_auth(&bearer)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(me.status(), 200);
     sink.wait_for(2, WAIT).await;
     let _ = child.kill();
     let _ = child.wait();
@@ -807,7 +831,16 @@ async fn no_token_or_password_reaches_the_log() {
         log.contains("password reset with an emailed token"),
         "the log was written"
     );
-    for secret in [token.as_str(), NEW_PASSWORD, "correct horse battery staple"] {
+    assert!(
+        log.contains("/reset-password/[redacted]"),
+        "the access log shows the redacted link"
+    );
+    for secret in [
+        token.as_str(),
+        bearer.as_str(),
+        NEW_PASSWORD,
+        "correct horse battery staple",
+    ] {
         assert!(!log.contains(secret), "{secret} leaked into the log");
     }
 }

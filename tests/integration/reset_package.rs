@@ -363,9 +363,10 @@ async fn signals_fire_in_order(backend: Backend) {
             .unwrap();
     let address = format!("http://{}", application.address());
     let state = application.state().clone();
-    tokio::spawn(application.run_until_stopped());
+    let server = tokio::spawn(application.run_until_stopped());
     let app = crate::helpers::TestApp {
         address,
+        server,
         client: reqwest::Client::new(),
         state,
         vars,

@@ -13,11 +13,8 @@ use crate::http::errors::FieldErrors;
 use crate::http::form::{read_fields, Trim};
 use crate::http::{blocking, ApiError, AppState};
 use crate::passwords::HashError;
-use crate::services::accounts::{ChangeError, LoginError};
+use crate::services::accounts::{ChangeError, LoginError, INVALID_LOGIN};
 use crate::services::credentials::Keep;
-
-/// The one answer to every failed login.
-const INVALID_LOGIN: &str = "Invalid username/password";
 
 /// Mounts the account endpoints under `prefix` (e.g. `/api/auth`).
 pub fn routes(prefix: &str) -> impl FnOnce(&mut web::ServiceConfig) + '_ {
@@ -125,7 +122,6 @@ pub async fn change_password(
     let accounts = state.accounts.clone();
     let keep = Keep {
         api_token: Some(auth.token_id),
-        session: None,
     };
     let outcome = blocking::run(move || {
         accounts.change_password(&auth.user, &old, new, &confirm, keep, &client)

@@ -7,8 +7,6 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use serde_json::json;
 
 use super::{post_endpoint, status_ok};
-use crate::config::LookupField;
-use crate::domain::EmailAddress;
 use crate::http::client::{client_info, limit_key};
 use crate::http::form::{read_fields, Trim};
 use crate::http::{blocking, ApiError, AppState};
@@ -22,9 +20,6 @@ pub const INVALID_TOKEN: &str =
 /// The package's answer to an unknown address when information leakage is allowed.
 const NO_ACCOUNT: &str =
     "We couldn't find an account associated with that email. Please try a different e-mail address.";
-
-/// Longest username matched when `LATCHKEY_LOOKUP_FIELD=username`.
-const MAX_USERNAME_CHARS: usize = 150;
 
 /// Mounts the three endpoints under `prefix` (e.g. `/api/password_reset`), as the package's
 /// `include(...)`/router helper does: `{prefix}/`, `{prefix}/validate_token/`,
@@ -50,14 +45,8 @@ pub async fn request_reset(
     let client = client_info(&req, &state.config);
     state.limits.reset_request(limit_key(&client))?;
     let [email] = read_fields(&req, payload, [("email", Trim::Yes)]).await?;
-    let identifier = match state.config.reset.lookup_field {
-        LookupField::Email => EmailAddress::parse(&email)
-            .map(ResetIdentifier::Email)
-            .map_err(|invalid| ApiError::field("email", invalid.to_string()))?,
-        LookupField::Username => {
-            ResetIdentifier::Username(email.chars().take(MAX_USERNAME_CHARS + 1).collect())
-        }
-    };
+    let identifier = ResetIdentifier::parse(state.config.reset.lookup_field, &email)
+        .map_err(|invalid| ApiError::field("email", invalid.to_string()))?;
     if !state.config.reset.no_information_leakage {
         let (reset, identifier) = (state.reset.clone(), identifier.clone());
         blocking::run(move || reset.check_eligible(&identifier))

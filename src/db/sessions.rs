@@ -1,0 +1,117 @@
+//! The `sessions` table: server-side browser sessions, found by the hash of their key.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use super::schema::sessions;
+use super::DbConnection;
+
+/// A session to store.
+#[derive(Debug, Insertable)]
+#[diesel(table_name = sessions)]
+pub struct NewSession<'a> {
+    /// HMAC-SHA256 of the session key.
+    pub key_hash: &'a str,
+    /// The logged-in account, if any.
+    pub user_id: Option<i64>,
+    /// The session's values as JSON.
+    pub state: &'a str,
+    /// Now.
+    pub created_at: NaiveDateTime,
+    /// End of the idle period (never after `created_at` + the absolute lifetime).
+    pub expires_at: NaiveDateTime,
+}
+
+impl NewSession<'_> {
+    /// Inserts the session.
+    pub fn insert(&self, conn: &mut DbConnection) -> QueryResult<usize> {
+        diesel::insert_into(sessions::table)
+            .values(self)
+            .execute(conn)
+    }
+}
+
+/// The state of a live session (not idle-expired, not past `born_after`'s absolute limit).
+pub fn find_live(
+    conn: &mut DbConnection,
+    key_hash: &str,
+    now: NaiveDateTime,
+    born_after: NaiveDateTime,
+) -> QueryResult<Option<String>> {
+    sessions::table
+        .filter(sessions::key_hash.eq(key_hash))
+        .filter(sessions::expires_at.gt(now))
+        .filter(sessions::created_at.gt(born_after))
+        .select(sessions::state)
+        .first(conn)
+        .optional()
+}
+
+/// When a session was created, if it exists.
+pub fn created_at(conn: &mut DbConnection, key_hash: &str) -> QueryResult<Option<NaiveDateTime>> {
+    sessions::table
+        .filter(sessions::key_hash.eq(key_hash))
+        .select(sessions::created_at)
+        .first(conn)
+        .optional()
+}
+
+/// Replaces a session's state and idle expiry; 0 when it no longer exists.
+pub fn update_state(
+    conn: &mut DbConnection,
+    key_hash: &str,
+    user_id: Option<i64>,
+    state: &str,
+    expires_at: NaiveDateTime,
+) -> QueryResult<usize> {
+    diesel::update(sessions::table.filter(sessions::key_hash.eq(key_hash)))
+        .set((
+            sessions::user_id.eq(user_id),
+            sessions::state.eq(state),
+            sessions::expires_at.eq(expires_at),
+        ))
+        .execute(conn)
+}
+
+/// Pushes the idle expiry forward, unless it was pushed in the last `granularity` (so a page
+/// view is not a write every time).
+pub fn touch(
+    conn: &mut DbConnection,
+    key_hash: &str,
+    expires_at: NaiveDateTime,
+    granularity: chrono::Duration,
+) -> QueryResult<usize> {
+    diesel::update(
+        sessions::table
+            .filter(sessions::key_hash.eq(key_hash))
+            .filter(sessions::expires_at.lt(expires_at - granularity)),
+    )
+    .set(sessions::expires_at.eq(expires_at))
+    .execute(conn)
+}
+
+/// Deletes one session.
+pub fn delete(conn: &mut DbConnection, key_hash: &str) -> QueryResult<usize> {
+    diesel::delete(sessions::table.filter(sessions::key_hash.eq(key_hash))).execute(conn)
+}
+
+/// Deletes every session of an account.
+pub fn delete_for_user(conn: &mut DbConnection, user_id: i64) -> QueryResult<usize> {
+    diesel::delete(sessions::table.filter(sessions::user_id.eq(user_id))).execute(conn)
+}
+
+/// Deletes idle-expired sessions and those created before `born_after`.
+pub fn delete_expired(
+    conn: &mut DbConnection,
+    now: NaiveDateTime,
+    born_after: NaiveDateTime,
+) -> QueryResult<usize> {
+    diesel::delete(
+        sessions::table.filter(
+            sessions::expires_at
+                .le(now)
+                .or(sessions::created_at.le(born_after)),
+        ),
+    )
+    .execute(conn)
+}

@@ -1,0 +1,163 @@
+//! `/account` and `/account/password`.
+
+use actix_session::Session;
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpRequest, HttpResponse};
+use askama::Template;
+use secrecy::SecretString;
+
+use super::login::{EXPIRED_FORM, TOO_MANY};
+use super::session::{current_user, log_in};
+use super::{read_form, redirect, render, retry_after, PageError};
+use crate::db::users::User;
+use crate::http::client::client_info;
+use crate::http::{blocking, csrf, AppState};
+use crate::passwords::HashError;
+use crate::services::accounts::ChangeError;
+use crate::services::credentials::Keep;
+
+#[derive(Template)]
+#[template(path = "pages/account.html")]
+struct AccountPage {
+    csrf_token: String,
+    username: String,
+    email: String,
+    notice: Option<&'static str>,
+}
+
+#[derive(Template)]
+#[template(path = "pages/change_password.html")]
+struct ChangePasswordPage {
+    csrf_token: String,
+    old_errors: Vec<String>,
+    password_errors: Vec<String>,
+    confirm_errors: Vec<String>,
+    error: Option<&'static str>,
+}
+
+impl ChangePasswordPage {
+    fn blank(session: &Session, error: Option<&'static str>) -> Self {
+        Self {
+            csrf_token: csrf::token(session),
+            old_errors: Vec::new(),
+            password_errors: Vec::new(),
+            confirm_errors: Vec::new(),
+            error,
+        }
+    }
+}
+
+/// Query of `GET /account`.
+#[derive(serde::Deserialize)]
+pub struct AccountQuery {
+    changed: Option<String>,
+}
+
+/// The logged-in account, or a redirect to the login form that comes back to `path`.
+async fn require_user(
+    state: &web::Data<AppState>,
+    session: &Session,
+    path: &str,
+) -> Result<Result<User, HttpResponse>, PageError> {
+    Ok(match current_user(state, session).await? {
+        Some(user) => Ok(user),
+        None => Err(redirect(&format!("/login?next={path}"))),
+    })
+}
+
+/// `GET /account`: who is logged in, with links to change the password and log out.
+pub async fn account(
+    state: web::Data<AppState>,
+    session: Session,
+    query: web::Query<AccountQuery>,
+) -> Result<HttpResponse, PageError> {
+    let user = match require_user(&state, &session, "/account").await? {
+        Ok(user) => user,
+        Err(to_login) => return Ok(to_login),
+    };
+    let page = AccountPage {
+        csrf_token: csrf::token(&session),
+        username: user.username,
+        email: user.email,
+        notice: query
+            .changed
+            .is_some()
+            .then_some("Your password was changed. Every other session was signed out."),
+    };
+    Ok(render(StatusCode::OK, &page))
+}
+
+/// `GET /account/password`.
+pub async fn password_form(
+    state: web::Data<AppState>,
+    session: Session,
+) -> Result<HttpResponse, PageError> {
+    Ok(
+        match require_user(&state, &session, "/account/password").await? {
+            Ok(_) => render(StatusCode::OK, &ChangePasswordPage::blank(&session, None)),
+            Err(to_login) => to_login,
+        },
+    )
+}
+
+/// `POST /account/password`: the same service as the API. Every other session and token of the
+/// account is revoked; this browser continues in a renewed session.
+pub async fn change_password(
+    state: web::Data<AppState>,
+    session: Session,
+    req: HttpRequest,
+    payload: web::Payload,
+) -> Result<HttpResponse, PageError> {
+    let user = match require_user(&state, &session, "/account/password").await? {
+        Ok(user) => user,
+        Err(to_login) => return Ok(to_login),
+    };
+    let form = read_form(&req, payload).await?;
+    if csrf::verify(&session, &req, &form.text(csrf::FIELD)).is_err() {
+        return Ok(render(
+            StatusCode::FORBIDDEN,
+            &ChangePasswordPage::blank(&session, Some(EXPIRED_FORM)),
+        ));
+    }
+    let client = client_info(&req, &state.config);
+    let secret = |name: &str| SecretString::from(form.text(name));
+    let (old, new, confirm) = (
+        secret("old_password"),
+        secret("password"),
+        secret("confirm_password"),
+    );
+    let (accounts, changing) = (state.accounts.clone(), user.clone());
+    let outcome = blocking::run(move || {
+        accounts.change_password(&changing, &old, new, &confirm, Keep::NOTHING, &client)
+    })
+    .await?;
+    match outcome {
+        Ok(()) => {
+            let changed = User {
+                password_stamp: user.password_stamp + 1,
+                ..user
+            };
+            log_in(&session, &changed)?;
+            Ok(redirect("/account?changed=1"))
+        }
+        Err(ChangeError::Invalid(problems)) => {
+            let mut page = ChangePasswordPage::blank(&session, None);
+            page.old_errors
+                .extend(problems.old_password.map(str::to_owned));
+            page.confirm_errors
+                .extend(problems.confirm_password.map(str::to_owned));
+            page.password_errors = problems.password.iter().map(ToString::to_string).collect();
+            Ok(render(StatusCode::BAD_REQUEST, &page))
+        }
+        Err(ChangeError::Throttled(wait)) => {
+            let page = render(
+                StatusCode::TOO_MANY_REQUESTS,
+                &ChangePasswordPage::blank(&session, Some(TOO_MANY)),
+            );
+            Ok(retry_after(page, wait.as_secs().max(1)))
+        }
+        Err(ChangeError::Hash(HashError::Busy)) => Err(PageError::Unavailable),
+        Err(ChangeError::Hash(err)) => Err(PageError::internal(&err)),
+        Err(ChangeError::Database(err)) => Err(err.into()),
+    }
+}

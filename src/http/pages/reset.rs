@@ -1,0 +1,241 @@
+//! `/forgot-password`, the emailed link `/reset-password/{token}`, and `/reset-password`.
+//!
+//! The link keeps its token in the session and redirects to `/reset-password`, so the token
+//! leaves the address bar (and any `Referer`); neither GET nor HEAD consumes it, because mail
+//! scanners fetch links before people do. Setting the password goes through the same service as
+//! the API and never logs anyone in.
+
+use actix_session::Session;
+use actix_web::http::{Method, StatusCode};
+use actix_web::{web, HttpRequest, HttpResponse};
+use askama::Template;
+use secrecy::SecretString;
+
+use super::login::EXPIRED_FORM;
+use super::{read_form, redirect, render, PageError};
+use crate::http::client::{client_info, limit_key};
+use crate::http::form::BLANK;
+use crate::http::{blocking, csrf, AppState};
+use crate::passwords::HashError;
+use crate::services::accounts::PASSWORD_MISMATCH;
+use crate::services::password_reset::{ConfirmError, RequestError, ResetIdentifier, TokenError};
+
+/// The session key of a reset token in progress.
+const RESET_TOKEN: &str = "reset_token";
+
+#[derive(Template)]
+#[template(path = "pages/forgot_password.html")]
+struct ForgotPage {
+    csrf_token: String,
+    email: String,
+    email_errors: Vec<String>,
+    error: Option<&'static str>,
+}
+
+#[derive(Template)]
+#[template(path = "pages/check_inbox.html")]
+struct CheckInboxPage {
+    lifetime: String,
+}
+
+#[derive(Template)]
+#[template(path = "pages/reset_password.html")]
+struct ResetPage {
+    csrf_token: String,
+    min_length: usize,
+    password_errors: Vec<String>,
+    confirm_errors: Vec<String>,
+    error: Option<&'static str>,
+}
+
+#[derive(Template)]
+#[template(path = "pages/link_invalid.html")]
+struct LinkInvalidPage;
+
+#[derive(Template)]
+#[template(path = "pages/password_reset_done.html")]
+struct ResetDonePage;
+
+/// `GET /forgot-password`.
+pub async fn forgot_form(session: Session) -> HttpResponse {
+    render(
+        StatusCode::OK,
+        &forgot_page(&session, String::new(), Vec::new(), None),
+    )
+}
+
+fn forgot_page(
+    session: &Session,
+    email: String,
+    email_errors: Vec<String>,
+    error: Option<&'static str>,
+) -> ForgotPage {
+    ForgotPage {
+        csrf_token: csrf::token(session),
+        email,
+        email_errors,
+        error,
+    }
+}
+
+/// `POST /forgot-password`: always the same "check your inbox" page for a valid address.
+pub async fn forgot(
+    state: web::Data<AppState>,
+    session: Session,
+    req: HttpRequest,
+    payload: web::Payload,
+) -> Result<HttpResponse, PageError> {
+    let form = read_form(&req, payload).await?;
+    let typed = form.text("email").trim().to_owned();
+    if csrf::verify(&session, &req, &form.text(csrf::FIELD)).is_err() {
+        return Ok(render(
+            StatusCode::FORBIDDEN,
+            &forgot_page(&session, typed, Vec::new(), Some(EXPIRED_FORM)),
+        ));
+    }
+    let client = client_info(&req, &state.config);
+    state.limits.reset_request(limit_key(&client))?;
+    let parsed = match typed.as_str() {
+        "" => Err(BLANK.to_owned()),
+        _ => ResetIdentifier::parse(state.config.reset.lookup_field, &typed)
+            .map_err(|invalid| invalid.to_string()),
+    };
+    let identifier = match parsed {
+        Ok(identifier) => identifier,
+        Err(message) => {
+            let page = forgot_page(&session, typed, vec![message], None);
+            return Ok(render(StatusCode::BAD_REQUEST, &page));
+        }
+    };
+    match state.reset.accept(&identifier, &client).await {
+        Ok(()) => Ok(render(
+            StatusCode::OK,
+            &CheckInboxPage {
+                lifetime: crate::email::templates::format_lifetime(state.config.reset.token_ttl),
+            },
+        )),
+        Err(RequestError::Database(err)) => Err(err.into()),
+        Err(RequestError::NoAccount) => Err(PageError::Internal),
+    }
+}
+
+/// `GET`/`HEAD /reset-password/{token}`: a valid token goes into the session (GET only) and the
+/// browser to `/reset-password`; nothing is consumed either way.
+pub async fn reset_link(
+    state: web::Data<AppState>,
+    session: Session,
+    req: HttpRequest,
+    token: web::Path<String>,
+) -> Result<HttpResponse, PageError> {
+    let client = client_info(&req, &state.config);
+    state.limits.token_check(limit_key(&client))?;
+    let token = token.into_inner();
+    if !state.reset.could_be_token(&token) {
+        return Ok(render(StatusCode::NOT_FOUND, &LinkInvalidPage));
+    }
+    let (reset, checked) = (state.reset.clone(), token.clone());
+    match blocking::run(move || reset.validate(&checked)).await? {
+        Ok(_) => {
+            if req.method() != Method::HEAD {
+                session
+                    .insert(RESET_TOKEN, &token)
+                    .map_err(|err| PageError::internal(&err))?;
+            }
+            Ok(redirect("/reset-password"))
+        }
+        Err(TokenError::Invalid) => Ok(render(StatusCode::NOT_FOUND, &LinkInvalidPage)),
+        Err(TokenError::Database(err)) => Err(err.into()),
+    }
+}
+
+/// `GET /reset-password`: the new-password form while the session holds a valid token.
+pub async fn reset_form(
+    state: web::Data<AppState>,
+    session: Session,
+) -> Result<HttpResponse, PageError> {
+    let Ok(Some(token)) = session.get::<String>(RESET_TOKEN) else {
+        return Ok(render(StatusCode::NOT_FOUND, &LinkInvalidPage));
+    };
+    let reset = state.reset.clone();
+    match blocking::run(move || reset.validate(&token)).await? {
+        Ok(_) => Ok(render(
+            StatusCode::OK,
+            &reset_page(&state, &session, Vec::new(), Vec::new(), None),
+        )),
+        Err(TokenError::Invalid) => {
+            session.remove(RESET_TOKEN);
+            Ok(render(StatusCode::NOT_FOUND, &LinkInvalidPage))
+        }
+        Err(TokenError::Database(err)) => Err(err.into()),
+    }
+}
+
+fn reset_page(
+    state: &AppState,
+    session: &Session,
+    password_errors: Vec<String>,
+    confirm_errors: Vec<String>,
+    error: Option<&'static str>,
+) -> ResetPage {
+    ResetPage {
+        csrf_token: csrf::token(session),
+        min_length: state.config.passwords.min_length,
+        password_errors,
+        confirm_errors,
+        error,
+    }
+}
+
+/// `POST /reset-password`: sets the password through the reset service, then "password changed"
+/// with a link to log in. The session is ended: a reset never logs anyone in.
+pub async fn reset(
+    state: web::Data<AppState>,
+    session: Session,
+    req: HttpRequest,
+    payload: web::Payload,
+) -> Result<HttpResponse, PageError> {
+    let form = read_form(&req, payload).await?;
+    if csrf::verify(&session, &req, &form.text(csrf::FIELD)).is_err() {
+        let page = reset_page(&state, &session, Vec::new(), Vec::new(), Some(EXPIRED_FORM));
+        return Ok(render(StatusCode::FORBIDDEN, &page));
+    }
+    let Ok(Some(token)) = session.get::<String>(RESET_TOKEN) else {
+        return Ok(render(StatusCode::NOT_FOUND, &LinkInvalidPage));
+    };
+    let client = client_info(&req, &state.config);
+    state.limits.token_check(limit_key(&client))?;
+    let (password, confirm) = (form.text("password"), form.text("confirm_password"));
+    if password != confirm {
+        let page = reset_page(
+            &state,
+            &session,
+            Vec::new(),
+            vec![PASSWORD_MISMATCH.to_owned()],
+            None,
+        );
+        return Ok(render(StatusCode::BAD_REQUEST, &page));
+    }
+    let reset = state.reset.clone();
+    let password = SecretString::from(password);
+    match blocking::run(move || reset.confirm(&token, password, &client)).await? {
+        Ok(()) => {
+            session.purge();
+            Ok(render(StatusCode::OK, &ResetDonePage))
+        }
+        Err(ConfirmError::InvalidToken) => {
+            session.remove(RESET_TOKEN);
+            Ok(render(StatusCode::NOT_FOUND, &LinkInvalidPage))
+        }
+        Err(ConfirmError::WeakPassword(violations)) => {
+            let messages = violations.iter().map(ToString::to_string).collect();
+            Ok(render(
+                StatusCode::BAD_REQUEST,
+                &reset_page(&state, &session, messages, Vec::new(), None),
+            ))
+        }
+        Err(ConfirmError::Hash(HashError::Busy)) => Err(PageError::Unavailable),
+        Err(ConfirmError::Hash(err)) => Err(PageError::internal(&err)),
+        Err(ConfirmError::Hook(err)) => Err(PageError::internal(err.as_ref())),
+        Err(ConfirmError::Database(err)) => Err(err.into()),
+    }
+}

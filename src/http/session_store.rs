@@ -1,0 +1,195 @@
+//! actix-session's `SessionStore` on the `sessions` table, on both backends. No well-kept crate
+//! stores actix sessions through diesel, and the store is small.
+//!
+//! * The cookie holds only a random 256-bit key (encrypted by actix-session); the table holds its
+//!   HMAC, so a database dump cannot be replayed as cookies.
+//! * A session ends after `LATCHKEY_SESSION_IDLE_TIMEOUT` without a request, and in any case
+//!   `LATCHKEY_SESSION_TTL` after it was created (absolute timeout), checked on every load.
+//! * The logged-in account is copied from the state into `user_id`, so logging out everywhere or
+//!   changing the password deletes the account's sessions with one statement.
+
+use std::collections::HashMap;
+
+use actix_session::storage::{LoadError, SaveError, SessionKey, SessionStore, UpdateError};
+use actix_web::cookie::time::Duration as CookieDuration;
+use actix_web::web;
+use base64::Engine;
+use chrono::NaiveDateTime;
+
+use crate::db::{self, sessions, Db};
+use crate::domain::random_bytes;
+use crate::secrets::TokenHasher;
+
+/// The state key holding the logged-in account's id.
+pub const USER_ID: &str = "user_id";
+/// Idle expiry is written at most this often per session (a page view is not always a write).
+const TOUCH_GRANULARITY: chrono::Duration = chrono::Duration::seconds(60);
+
+/// Sessions in the database.
+#[derive(Debug, Clone)]
+pub struct DbSessionStore {
+    db: Db,
+    keys: TokenHasher,
+    idle: chrono::Duration,
+    absolute: chrono::Duration,
+}
+
+impl DbSessionStore {
+    /// A store whose sessions last `idle` without use and `absolute` at most.
+    pub fn new(
+        db: Db,
+        keys: TokenHasher,
+        idle: std::time::Duration,
+        absolute: std::time::Duration,
+    ) -> Self {
+        let absolute = chrono::Duration::from_std(absolute).unwrap_or(chrono::Duration::MAX);
+        let idle = chrono::Duration::from_std(idle)
+            .unwrap_or(chrono::Duration::MAX)
+            .min(absolute);
+        Self {
+            db,
+            keys,
+            idle,
+            absolute,
+        }
+    }
+
+    fn expiry(&self, created_at: NaiveDateTime, now: NaiveDateTime) -> NaiveDateTime {
+        (now + self.idle).min(created_at + self.absolute)
+    }
+}
+
+fn new_key() -> Result<SessionKey, anyhow::Error> {
+    let key = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(random_bytes::<32>());
+    SessionKey::try_from(key).map_err(anyhow::Error::from)
+}
+
+fn user_of(state: &HashMap<String, String>) -> Option<i64> {
+    state
+        .get(USER_ID)
+        .and_then(|value| serde_json::from_str(value).ok())
+}
+
+/// Runs database work off the async workers and flattens its errors.
+async fn run<T: Send + 'static>(
+    work: impl FnOnce() -> Result<T, anyhow::Error> + Send + 'static,
+) -> Result<T, anyhow::Error> {
+    web::block(work).await.map_err(anyhow::Error::from)?
+}
+
+impl SessionStore for DbSessionStore {
+    async fn load(
+        &self,
+        session_key: &SessionKey,
+    ) -> Result<Option<HashMap<String, String>>, LoadError> {
+        let (store, hash) = (self.clone(), self.keys.hash(session_key.as_ref()));
+        let state = run(move || {
+            let now = db::now();
+            let mut conn = store.db.get()?;
+            Ok(sessions::find_live(
+                &mut conn,
+                &hash,
+                now,
+                now - store.absolute,
+            )?)
+        })
+        .await
+        .map_err(LoadError::Other)?;
+        state
+            .map(|text| {
+                serde_json::from_str(&text).map_err(|err| LoadError::Deserialization(err.into()))
+            })
+            .transpose()
+    }
+
+    async fn save(
+        &self,
+        state: HashMap<String, String>,
+        _ttl: &CookieDuration,
+    ) -> Result<SessionKey, SaveError> {
+        let key = new_key().map_err(SaveError::Other)?;
+        let text =
+            serde_json::to_string(&state).map_err(|err| SaveError::Serialization(err.into()))?;
+        let (store, hash) = (self.clone(), self.keys.hash(key.as_ref()));
+        run(move || {
+            let now = db::now();
+            let row = sessions::NewSession {
+                key_hash: &hash,
+                user_id: user_of(&state),
+                state: &text,
+                created_at: now,
+                expires_at: store.expiry(now, now),
+            };
+            Ok(store.db.get()?.write(|conn| row.insert(conn))?)
+        })
+        .await
+        .map_err(SaveError::Other)?;
+        Ok(key)
+    }
+
+    async fn update(
+        &self,
+        session_key: SessionKey,
+        state: HashMap<String, String>,
+        ttl: &CookieDuration,
+    ) -> Result<SessionKey, UpdateError> {
+        let text =
+            serde_json::to_string(&state).map_err(|err| UpdateError::Serialization(err.into()))?;
+        let (store, hash, user_id) = (
+            self.clone(),
+            self.keys.hash(session_key.as_ref()),
+            user_of(&state),
+        );
+        let updated = run(move || {
+            let now = db::now();
+            let mut conn = store.db.get()?;
+            let Some(created_at) = sessions::created_at(&mut conn, &hash)? else {
+                return Ok(false);
+            };
+            let expires_at = store.expiry(created_at, now);
+            Ok(conn
+                .write(|conn| sessions::update_state(conn, &hash, user_id, &text, expires_at))?
+                == 1)
+        })
+        .await
+        .map_err(UpdateError::Other)?;
+        if updated {
+            Ok(session_key)
+        } else {
+            // Revoked or expired meanwhile: continue in a new session, never the old key.
+            self.save(state, ttl)
+                .await
+                .map_err(|err| UpdateError::Other(err.into()))
+        }
+    }
+
+    async fn update_ttl(
+        &self,
+        session_key: &SessionKey,
+        _ttl: &CookieDuration,
+    ) -> Result<(), anyhow::Error> {
+        let (store, hash) = (self.clone(), self.keys.hash(session_key.as_ref()));
+        run(move || {
+            let now = db::now();
+            let mut conn = store.db.get()?;
+            if let Some(created_at) = sessions::created_at(&mut conn, &hash)? {
+                let expires_at = store.expiry(created_at, now);
+                conn.write(|conn| sessions::touch(conn, &hash, expires_at, TOUCH_GRANULARITY))?;
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    async fn delete(&self, session_key: &SessionKey) -> Result<(), anyhow::Error> {
+        let (store, hash) = (self.clone(), self.keys.hash(session_key.as_ref()));
+        run(move || {
+            store
+                .db
+                .get()?
+                .write(|conn| sessions::delete(conn, &hash))?;
+            Ok(())
+        })
+        .await
+    }
+}

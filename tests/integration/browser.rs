@@ -1,0 +1,423 @@
+//! The pages in a real browser: headless Chromium driven through chromedriver walks the whole
+//! forgot → mail → link → new password → log in → account → change password → log out journey,
+//! reading the reset mail from a real SMTP server, and saves a screenshot of every page.
+//!
+//! Gated on `LATCHKEY_TEST_BROWSER=1` (set by `.ci/run`, which installs `chromium` and
+//! `chromium-driver`); under `CI=true` a missing gate is a failure, so the journey cannot be
+//! skipped silently. Screenshots land in `target/screenshots/{desktop,phone,dark}/`, or under
+//! `LATCHKEY_SCREENSHOT_DIR`; the desktop ones are committed in `docs/screenshots/`.
+
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use fantoccini::key::Key;
+use fantoccini::{Client, ClientBuilder, Locator};
+use hyper_util::client::legacy::connect::HttpConnector;
+use serde_json::{json, Value};
+
+use crate::fixtures::{app_with_mail, reset_link, seed, ALICE_PASSWORD, NEW_PASSWORD, WAIT};
+use crate::helpers::Backend;
+
+const THIRD_PASSWORD: &str = "yet another long passphrase 7";
+
+/// The screen a journey runs on.
+#[derive(Clone, Copy, Debug)]
+enum Screen {
+    Desktop,
+    Phone,
+    Dark,
+}
+
+impl Screen {
+    fn name(self) -> &'static str {
+        match self {
+            Self::Desktop => "desktop",
+            Self::Phone => "phone",
+            Self::Dark => "dark",
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_whole_journey_on_a_desktop() {
+    if enabled() {
+        journey(Screen::Desktop).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_whole_journey_on_a_375px_phone() {
+    if enabled() {
+        journey(Screen::Phone).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_whole_journey_in_dark_mode() {
+    if enabled() {
+        journey(Screen::Dark).await;
+    }
+}
+
+fn enabled() -> bool {
+    match std::env::var("LATCHKEY_TEST_BROWSER") {
+        Ok(value) if value == "1" => true,
+        _ if std::env::var("CI").is_ok_and(|v| v == "true") => {
+            panic!("CI=true but LATCHKEY_TEST_BROWSER is not 1: the browser tests would be skipped")
+        }
+        _ => {
+            eprintln!("skipped: set LATCHKEY_TEST_BROWSER=1 (needs chromium and chromedriver)");
+            false
+        }
+    }
+}
+
+async fn journey(screen: Screen) {
+    let address = format!("127.0.0.1:{}", free_port());
+    let public_url = format!("http://{address}");
+    let (app, sink) = app_with_mail(
+        Backend::Sqlite,
+        &[
+            ("LATCHKEY_BIND", &address),
+            ("LATCHKEY_PUBLIC_URL", &public_url),
+        ],
+    )
+    .await;
+    seed(&app).await;
+    let driver = ChromeDriver::start();
+    let page = Page {
+        client: driver.open(screen).await,
+        base: public_url,
+        screen,
+    };
+
+    page.visit("/").await;
+    page.expect("/login", "Log in").await;
+    page.snap("login").await;
+    page.follow("Forgot your password?").await;
+    page.expect("/forgot-password", "Forgot your password?")
+        .await;
+    page.snap("forgot-password").await;
+    page.fill("email", "alice@example.com").await;
+    page.submit().await;
+    page.expect("/forgot-password", "Check your inbox").await;
+    page.snap("check-inbox").await;
+
+    let mail = sink.wait_for(1, WAIT).await;
+    let (link, token) = reset_link(&mail[0]);
+    assert!(
+        link.starts_with(&page.base),
+        "the link points at the public URL: {link}"
+    );
+    page.client.goto(&link).await.unwrap();
+    page.expect("/reset-password", "Choose a new password")
+        .await;
+    let address_bar = page.client.current_url().await.unwrap();
+    assert!(
+        !address_bar.as_str().contains(&token),
+        "the token left the address bar"
+    );
+    assert!(!page.client.source().await.unwrap().contains(&token));
+    page.snap("reset-password").await;
+
+    page.fill("password", NEW_PASSWORD).await;
+    page.fill("confirm_password", "not the same passphrase")
+        .await;
+    page.submit().await;
+    page.expect("/reset-password", "Choose a new password")
+        .await;
+    assert_eq!(
+        page.text("#confirm_password-errors").await,
+        latchkey::services::accounts::PASSWORD_MISMATCH
+    );
+    page.snap("reset-password-error").await;
+    page.fill("password", NEW_PASSWORD).await;
+    page.fill("confirm_password", NEW_PASSWORD).await;
+    page.submit().await;
+    page.expect("/reset-password", "Password changed").await;
+    page.snap("password-changed").await;
+
+    page.follow("Log in").await;
+    page.expect("/login", "Log in").await;
+    page.fill("username", "alice").await;
+    page.fill("password", ALICE_PASSWORD).await;
+    page.submit().await;
+    page.expect("/login", "Log in").await;
+    assert_eq!(
+        page.text("p.alert").await,
+        "Invalid username/password",
+        "the old password is dead"
+    );
+    page.snap("login-error").await;
+    log_in_with_the_keyboard(&page, "alice", NEW_PASSWORD).await;
+    page.expect("/account", "Your account").await;
+    assert!(page.text("dl.details").await.contains("alice@example.com"));
+    page.snap("account").await;
+
+    page.follow("Change your password").await;
+    page.expect("/account/password", "Change your password")
+        .await;
+    page.snap("change-password").await;
+    page.fill("old_password", NEW_PASSWORD).await;
+    page.fill("password", THIRD_PASSWORD).await;
+    page.fill("confirm_password", THIRD_PASSWORD).await;
+    page.submit().await;
+    page.expect("/account", "Your account").await;
+    assert!(page.text("p.notice").await.contains("password was changed"));
+    page.snap("account-password-changed").await;
+
+    page.submit().await;
+    page.expect("/login", "Log in").await;
+    page.visit("/account").await;
+    page.expect("/login", "Log in").await;
+    assert!(app.password_is("alice", THIRD_PASSWORD).await);
+
+    page.visit("/reset-password/not-a-token-anyone-sent").await;
+    page.expect(
+        "/reset-password/not-a-token-anyone-sent",
+        "This link does not work",
+    )
+    .await;
+    page.snap("link-invalid").await;
+    page.client.close().await.unwrap();
+}
+
+/// Tab order and Enter only: the username field, Tab, the password, Enter submits.
+async fn log_in_with_the_keyboard(page: &Page, username: &str, password: &str) {
+    let field = page.client.find(Locator::Id("username")).await.unwrap();
+    field.clear().await.unwrap();
+    let keys = format!(
+        "{username}{}{password}{}",
+        char::from(Key::Tab),
+        char::from(Key::Enter)
+    );
+    page.leaving(async { field.send_keys(&keys).await.unwrap() })
+        .await;
+}
+
+/// The browser on one page of the app, with the checks every page gets.
+struct Page {
+    client: Client,
+    base: String,
+    screen: Screen,
+}
+
+impl Page {
+    async fn visit(&self, path: &str) {
+        self.client
+            .goto(&format!("{}{path}", self.base))
+            .await
+            .unwrap();
+    }
+
+    /// Waits until the browser shows `heading` at `path`, then checks the page fits the screen
+    /// and follows the colour scheme.
+    async fn expect(&self, path: &str, heading: &str) {
+        let h1 = self
+            .client
+            .wait()
+            .at_most(WAIT)
+            .for_element(Locator::XPath(&format!(
+                "//h1[normalize-space()={heading:?}]"
+            )))
+            .await
+            .unwrap_or_else(|err| panic!("no heading {heading:?} on {path}: {err}"));
+        assert!(h1.is_displayed().await.unwrap());
+        assert_eq!(self.client.current_url().await.unwrap().path(), path);
+        let fits: Value = self
+            .client
+            .execute(
+                "return document.documentElement.scrollWidth <= window.innerWidth",
+                vec![],
+            )
+            .await
+            .unwrap();
+        assert_eq!(
+            fits,
+            json!(true),
+            "{path} scrolls sideways on {:?}",
+            self.screen
+        );
+        let dark: Value = self
+            .client
+            .execute(
+                "return [matchMedia('(prefers-color-scheme: dark)').matches, getComputedStyle(document.body).backgroundColor]",
+                vec![],
+            )
+            .await
+            .unwrap();
+        let wants_dark = matches!(self.screen, Screen::Dark);
+        assert_eq!(dark[0], json!(wants_dark), "{dark}");
+        let background = dark[1].as_str().unwrap();
+        assert_eq!(
+            is_dark(background),
+            wants_dark,
+            "{path} background {background} on {:?}",
+            self.screen
+        );
+    }
+
+    async fn follow(&self, link_text: &str) {
+        let link = self
+            .client
+            .find(Locator::LinkText(link_text))
+            .await
+            .unwrap();
+        self.leaving(async { link.click().await.unwrap() }).await;
+    }
+
+    /// Runs `action` and waits until the browser has left the current document, so the next
+    /// check cannot see the old page (a re-rendered form has the same heading).
+    async fn leaving(&self, action: impl std::future::Future<Output = ()>) {
+        let old_document = self.client.find(Locator::Css("html")).await.unwrap();
+        action.await;
+        let deadline = Instant::now() + WAIT;
+        while old_document.tag_name().await.is_ok() {
+            assert!(Instant::now() < deadline, "no new page was loaded");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    async fn fill(&self, id: &str, value: &str) {
+        let field = self.client.find(Locator::Id(id)).await.unwrap();
+        let label = self.text(&format!("label[for={id}]")).await;
+        assert!(!label.is_empty(), "field {id} has a label");
+        field.clear().await.unwrap();
+        field.send_keys(value).await.unwrap();
+    }
+
+    async fn submit(&self) {
+        let button = self
+            .client
+            .find(Locator::Css("form button[type=submit]"))
+            .await
+            .unwrap();
+        self.leaving(async { button.click().await.unwrap() }).await;
+    }
+
+    async fn text(&self, selector: &str) -> String {
+        let element = self.client.find(Locator::Css(selector)).await.unwrap();
+        element.text().await.unwrap().trim().to_owned()
+    }
+
+    async fn snap(&self, name: &str) {
+        let png = self.client.screenshot().await.unwrap();
+        assert!(png.starts_with(b"\x89PNG"), "a PNG screenshot");
+        let dir = screenshot_dir().join(self.screen.name());
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join(format!("{name}.png")), png).unwrap();
+    }
+}
+
+/// `rgb(r, g, b)` darker than mid-grey.
+fn is_dark(css_color: &str) -> bool {
+    let channels: Vec<u32> = css_color
+        .trim_start_matches("rgba(")
+        .trim_start_matches("rgb(")
+        .trim_end_matches(')')
+        .split(',')
+        .take(3)
+        .map(|part| part.trim().parse().unwrap())
+        .collect();
+    channels.iter().sum::<u32>() < 3 * 128
+}
+
+fn screenshot_dir() -> PathBuf {
+    std::env::var_os("LATCHKEY_SCREENSHOT_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/screenshots"))
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// A chromedriver process of this test's own, stopped on drop.
+struct ChromeDriver {
+    process: Child,
+    port: u16,
+    profiles: tempfile::TempDir,
+}
+
+impl ChromeDriver {
+    fn start() -> Self {
+        let port = free_port();
+        let program =
+            std::env::var("LATCHKEY_CHROMEDRIVER").unwrap_or_else(|_| "chromedriver".to_owned());
+        let process = Command::new(&program)
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|err| {
+                panic!("cannot start {program}: {err} (apt-get install chromium-driver)")
+            });
+        let deadline = Instant::now() + WAIT;
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                Instant::now() < deadline,
+                "chromedriver did not listen on {port}"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Self {
+            process,
+            port,
+            profiles: tempfile::tempdir().unwrap(),
+        }
+    }
+
+    /// A fresh headless Chromium with its own profile, sized and themed for `screen`.
+    async fn open(&self, screen: Screen) -> Client {
+        let profile = self.profiles.path().join(screen.name());
+        let mut args = vec![
+            "--headless=new".to_owned(),
+            "--no-sandbox".to_owned(),
+            "--disable-gpu".to_owned(),
+            "--disable-background-networking".to_owned(),
+            "--disable-component-update".to_owned(),
+            "--disable-sync".to_owned(),
+            "--no-first-run".to_owned(),
+            "--disable-dev-shm-usage".to_owned(),
+            format!("--user-data-dir={}", profile.display()),
+        ];
+        let mut options = json!({
+            "binary": std::env::var("LATCHKEY_CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".to_owned()),
+        });
+        match screen {
+            Screen::Desktop => args.push("--window-size=1280,900".to_owned()),
+            Screen::Dark => args.extend([
+                "--window-size=1280,900".to_owned(),
+                "--force-dark-mode".to_owned(),
+            ]),
+            Screen::Phone => {
+                options["mobileEmulation"] = json!({
+                    "deviceMetrics": { "width": 375, "height": 812, "pixelRatio": 2.0, "touch": true }
+                });
+            }
+        }
+        options["args"] = json!(args);
+        let mut capabilities = serde_json::Map::new();
+        capabilities.insert("browserName".to_owned(), json!("chrome"));
+        capabilities.insert("goog:chromeOptions".to_owned(), options);
+        // Plain HTTP to the local chromedriver: no TLS library is initialised in the test process.
+        ClientBuilder::new(HttpConnector::new())
+            .capabilities(capabilities)
+            .connect(&format!("http://127.0.0.1:{}", self.port))
+            .await
+            .unwrap_or_else(|err| panic!("chromedriver could not start Chromium: {err}"))
+    }
+}
+
+impl Drop for ChromeDriver {
+    fn drop(&mut self) {
+        let _ = self.process.kill();
+        let _ = self.process.wait();
+    }
+}
