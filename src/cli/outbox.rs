@@ -1,5 +1,7 @@
 //! `latchkey outbox …`
 
+use std::io::Write;
+
 use clap::Subcommand;
 
 use super::{connect, reset_service};
@@ -25,25 +27,22 @@ pub(super) fn run(command: OutboxCommand, config: &Config) -> anyhow::Result<()>
     match command {
         OutboxCommand::Status => {
             let status = outbox::status(&db)?;
+            let mut out = std::io::stdout().lock();
             for (state, count) in &status.counts {
                 if *state == crate::db::outbox::DEAD && status.expired > 0 {
-                    println!(
-                        "{state}\t{count}\t({} expired before sending)",
-                        status.expired
-                    );
+                    let expired = status.expired;
+                    writeln!(out, "{state}\t{count}\t({expired} expired before sending)")?;
                 } else {
-                    println!("{state}\t{count}");
+                    writeln!(out, "{state}\t{count}")?;
                 }
             }
             match status.oldest_pending {
                 Some(at) => {
                     let age = (crate::db::now() - at).num_seconds().max(0);
-                    println!(
-                        "oldest pending\t{age}s\t({})",
-                        at.format("%Y-%m-%dT%H:%M:%SZ")
-                    );
+                    let since = at.format("%Y-%m-%dT%H:%M:%SZ");
+                    writeln!(out, "oldest pending\t{age}s\t({since})")?;
                 }
-                None => println!("oldest pending\t-"),
+                None => writeln!(out, "oldest pending\t-")?,
             }
         }
         OutboxCommand::Retry { dead } => {

@@ -1,5 +1,7 @@
 //! `latchkey users …`
 
+use std::io::Write;
+
 use clap::Subcommand;
 
 use super::{connect, read_password_stdin};
@@ -87,9 +89,11 @@ pub(super) fn run(command: UsersCommand, config: &Config) -> anyhow::Result<()> 
         }
         UsersCommand::List => {
             let db = connect(config)?;
-            println!("id\tusername\temail\tactive\tpassword\tcreated_at");
+            let mut out = std::io::stdout().lock();
+            writeln!(out, "id\tusername\temail\tactive\tpassword\tcreated_at")?;
             for user in users::list_users(&db)? {
-                println!(
+                writeln!(
+                    out,
                     "{}\t{}\t{}\t{}\t{}\t{}",
                     user.id,
                     user.username,
@@ -101,7 +105,7 @@ pub(super) fn run(command: UsersCommand, config: &Config) -> anyhow::Result<()> 
                         "none"
                     },
                     user.created_at.format("%Y-%m-%dT%H:%M:%SZ"),
-                );
+                )?;
             }
         }
         UsersCommand::Activate { username } => {
