@@ -21,6 +21,7 @@ pub mod db;
 pub mod domain;
 pub mod email;
 pub mod error;
+pub mod html_escape;
 pub mod http;
 pub mod passwords;
 pub mod secrets;

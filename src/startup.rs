@@ -191,7 +191,7 @@ pub fn account_settings(config: &Config) -> AccountSettings {
             min_length: config.passwords.min_length,
         },
         public_url: config.public_url.clone(),
-        login_failures_per_account: config.limits.login_failures_per_account,
+        login_failures_per_account_ip: config.limits.login_failures_per_account_ip,
         password_changes_per_account: config.limits.password_changes_per_account,
     }
 }

@@ -21,8 +21,9 @@ pub struct RateLimits {
     pub token_checks_global: Option<Rate>,
     /// Failed logins per client IP.
     pub login_failures_per_ip: Option<Rate>,
-    /// Failed logins per account, from all addresses together.
-    pub login_failures_per_account: Option<Rate>,
+    /// Failed logins per account from one client IP: an attacker elsewhere cannot lock the
+    /// account's owner out.
+    pub login_failures_per_account_ip: Option<Rate>,
     /// Password-change attempts per account (wrong current password or rejected new one).
     pub password_changes_per_account: Option<Rate>,
 }
@@ -52,7 +53,11 @@ impl RateLimits {
             token_checks_per_ip: rate("LATCHKEY_RATE_TOKEN_CHECKS_PER_IP", 100, 10)?,
             token_checks_global: rate("LATCHKEY_RATE_TOKEN_CHECKS_GLOBAL", 100, 60)?,
             login_failures_per_ip: rate("LATCHKEY_RATE_LOGIN_FAILURES_PER_IP", 100, 10)?,
-            login_failures_per_account: rate("LATCHKEY_RATE_LOGIN_FAILURES_PER_ACCOUNT", 20, 60)?,
+            login_failures_per_account_ip: rate(
+                "LATCHKEY_RATE_LOGIN_FAILURES_PER_ACCOUNT_IP",
+                20,
+                60,
+            )?,
             password_changes_per_account: rate(
                 "LATCHKEY_RATE_PASSWORD_CHANGES_PER_ACCOUNT",
                 20,

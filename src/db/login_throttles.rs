@@ -65,6 +65,21 @@ pub fn clear(conn: &mut DbConnection, key: &str) -> QueryResult<usize> {
     diesel::delete(login_throttles::table.find(key)).execute(conn)
 }
 
+/// Forgets the failures of every key starting with `prefix` (one account, all addresses).
+pub fn clear_prefix(conn: &mut DbConnection, prefix: &str) -> QueryResult<usize> {
+    let pattern = format!(
+        "{}%",
+        prefix
+            .replace('\\', "\\\\")
+            .replace('%', "\\%")
+            .replace('_', "\\_")
+    );
+    diesel::delete(
+        login_throttles::table.filter(login_throttles::throttle_key.like(pattern).escape('\\')),
+    )
+    .execute(conn)
+}
+
 /// Deletes windows that closed before `window_open` (their counts no longer matter).
 pub fn delete_stale(conn: &mut DbConnection, window_open: NaiveDateTime) -> QueryResult<usize> {
     diesel::delete(login_throttles::table.filter(login_throttles::window_start.le(window_open)))

@@ -1,7 +1,8 @@
 //! Stored outbox rows become MIME messages here: multipart/alternative (text + HTML), a stable
 //! `Message-ID`, the configured sender, and headers that cannot carry injected lines.
 
-use lettre::message::{header::ContentType, Mailbox, MultiPart, SinglePart};
+use lettre::message::header::{ContentTransferEncoding, ContentType};
+use lettre::message::{Body, Mailbox, MultiPart, SinglePart};
 use lettre::{Address, Message};
 
 /// A value meant for a mail header contained a line break or another control character.
@@ -87,14 +88,34 @@ impl Composer {
                     .singlepart(
                         SinglePart::builder()
                             .header(ContentType::TEXT_PLAIN)
-                            .body(parts.text.to_owned()),
+                            .body(whole_lines_body(parts.text)),
                     )
                     .singlepart(
                         SinglePart::builder()
                             .header(ContentType::TEXT_HTML)
-                            .body(parts.html.to_owned()),
+                            .body(whole_lines_body(parts.html)),
                     ),
             )?)
+    }
+}
+
+/// The longest line a 7bit body may have (RFC 5322 §2.1.1, without the CRLF).
+const MAX_LINE_OCTETS: usize = 998;
+
+/// A body part sent as `7bit` when it is plain ASCII with lines of legal length, so the reset
+/// link stays on one line for anyone who reads the raw message (an `.eml` of the `file` backend,
+/// a mail log, a test harness). lettre would pick quoted-printable for any line over 76
+/// characters and break the link with `=` soft breaks; other text still gets lettre's choice.
+fn whole_lines_body(text: &str) -> Body {
+    let unix = text.replace("\r\n", "\n");
+    let seven_bit = unix.is_ascii()
+        && !unix.contains(['\r', '\0'])
+        && unix.lines().all(|line| line.len() <= MAX_LINE_OCTETS);
+    if seven_bit {
+        let crlf = unix.replace('\n', "\r\n");
+        Body::dangerous_pre_encoded(crlf.into_bytes(), ContentTransferEncoding::SevenBit)
+    } else {
+        Body::new(text.to_owned())
     }
 }
 
@@ -133,5 +154,38 @@ mod tests {
             html: "",
         });
         assert!(matches!(result, Err(ComposeError::Header(HeaderInjection))));
+    }
+
+    fn raw(text: &str) -> String {
+        let composer = Composer::new("no-reply@example.com").unwrap();
+        let message = composer
+            .compose(&Parts {
+                message_id: "<a@example.com>",
+                recipient: "alice@example.com",
+                subject: "x",
+                text,
+                html: "<p>html</p>",
+            })
+            .unwrap();
+        String::from_utf8(message.formatted()).unwrap()
+    }
+
+    #[test]
+    fn a_long_link_stays_on_one_line() {
+        let link = format!("https://latchkey.test/reset-password/{}", "ab".repeat(32));
+        let raw = raw(&format!("Reset it here:\n{link}\n"));
+        assert!(raw.contains(&format!("\r\n{link}\r\n")), "{raw}");
+        assert!(raw.contains("Content-Transfer-Encoding: 7bit"), "{raw}");
+    }
+
+    #[test]
+    fn text_that_is_not_ascii_is_still_encoded_by_lettre() {
+        let raw = raw("Zoë’s link\n");
+        assert!(!raw.contains("Zoë"), "{raw}");
+        assert!(
+            raw.contains("Content-Transfer-Encoding: quoted-printable")
+                || raw.contains("Content-Transfer-Encoding: base64"),
+            "{raw}"
+        );
     }
 }

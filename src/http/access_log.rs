@@ -6,8 +6,8 @@
 use actix_web::dev::ServiceRequest;
 use actix_web::middleware::Logger;
 
-/// The path prefix whose next segment is a secret.
-const TOKEN_PATH: &str = "/reset-password/";
+/// The segment after which a path carries a secret, in decoded, lower-case form.
+const TOKEN_SEGMENT: &str = "reset-password/";
 
 /// actix's `Logger` with a redacted request line.
 pub fn logger() -> Logger {
@@ -18,10 +18,24 @@ fn request_line(req: &ServiceRequest) -> String {
     format!("{} {}", req.method(), redact(req.path()))
 }
 
-/// `path` with any reset token replaced.
+/// `path` with any reset token replaced. The check runs on the percent-decoded, lower-cased path,
+/// because the router decodes too: `/%72eset-password/{token}` reaches the same page and must not
+/// print its token either. Anything after a `reset-password/` segment is dropped, wherever it is.
 pub fn redact(path: &str) -> String {
-    match path.strip_prefix(TOKEN_PATH) {
-        Some(rest) if !rest.is_empty() => format!("{TOKEN_PATH}[redacted]"),
+    let decoded = percent_encoding::percent_decode_str(path).decode_utf8_lossy();
+    let secret_from = decoded
+        .to_ascii_lowercase()
+        .find(TOKEN_SEGMENT)
+        .map(|at| at + TOKEN_SEGMENT.len());
+    match secret_from {
+        Some(end) if end < decoded.len() => {
+            // Decoded text may hold line breaks: keep the log line one line.
+            let shown: String = decoded[..end]
+                .chars()
+                .map(|c| if c.is_ascii_graphic() { c } else { '?' })
+                .collect();
+            format!("{shown}[redacted]")
+        }
         _ => path.to_owned(),
     }
 }
@@ -41,6 +55,25 @@ mod tests {
             "/reset-password/[redacted]"
         );
         assert_eq!(redact("/reset-password"), "/reset-password");
+        assert_eq!(redact("/reset-password/"), "/reset-password/");
         assert_eq!(redact("/api/password_reset/"), "/api/password_reset/");
+    }
+
+    #[test]
+    fn encoded_and_odd_spellings_of_the_path_are_redacted_too() {
+        for path in [
+            "/%72eset-password/abc123",
+            "/reset%2Dpassword/abc123",
+            "/RESET-PASSWORD/abc123",
+            "//reset-password/abc123",
+            "/./reset-password/abc123",
+            "/reset-password%2Fabc123",
+            "/%0Aforged/reset-password/abc123",
+        ] {
+            let line = redact(path);
+            assert!(!line.contains("abc123"), "{path} -> {line}");
+            assert!(line.ends_with("[redacted]"), "{path} -> {line}");
+            assert!(!line.contains('\n'), "{path} -> {line}");
+        }
     }
 }

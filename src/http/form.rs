@@ -4,6 +4,8 @@
 //!
 //! * Bodies over [`MAX_BODY_BYTES`] are refused with 413 as soon as that is known (a declared
 //!   `Content-Length`, or while streaming); other content types get 415.
+//! * An empty body has no fields, whatever its content type (as in DRF), so it gets the
+//!   "This field is required." answers.
 //! * Malformed JSON is `400 {"detail": "JSON parse error - …"}`; form data that is not UTF-8
 //!   is refused, never repaired.
 //! * A field given twice (duplicate JSON key, repeated form parameter) is refused: a request
@@ -65,10 +67,13 @@ impl ApiForm {
             }
             body.extend_from_slice(&chunk);
         }
+        if body.is_empty() {
+            // DRF parses no body as no fields, whatever the content type: "field required".
+            return Ok(Self::default());
+        }
         match kind {
             BodyKind::Json => parse_json(&body),
             BodyKind::Form => parse_form(&body),
-            BodyKind::Missing if body.is_empty() => Ok(Self::default()),
             BodyKind::Missing => Err(unsupported("")),
             BodyKind::Other(media_type) => Err(unsupported(&media_type)),
         }

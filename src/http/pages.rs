@@ -25,7 +25,7 @@ pub fn routes(state: &AppState) -> impl FnOnce(&mut web::ServiceConfig) {
         cfg.service(
             web::scope("")
                 .wrap(sessions)
-                .route("/", readable().to(login::home))
+                .service(web::resource("/").route(readable().to(login::home)))
                 .service(
                     web::resource("/login")
                         .route(readable().to(login::login_form))
@@ -46,7 +46,7 @@ pub fn routes(state: &AppState) -> impl FnOnce(&mut web::ServiceConfig) {
                         .route(readable().to(reset::reset_form))
                         .post(reset::reset),
                 )
-                .route("/account", readable().to(account::account))
+                .service(web::resource("/account").route(readable().to(account::account)))
                 .service(
                     web::resource("/account/password")
                         .route(readable().to(account::password_form))

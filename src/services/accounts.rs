@@ -12,6 +12,7 @@
 //! * **Change password** needs the current password and is limited per account; on success every
 //!   other credential of the account is revoked, the calling token moves to the new stamp.
 
+use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -43,8 +44,8 @@ pub struct AccountSettings {
     pub rules: PasswordRules,
     /// For the links in the "password changed" notice.
     pub public_url: PublicUrl,
-    /// Failed logins per account.
-    pub login_failures_per_account: Option<Rate>,
+    /// Failed logins per account and client IP.
+    pub login_failures_per_account_ip: Option<Rate>,
     /// Failed password changes per account.
     pub password_changes_per_account: Option<Rate>,
 }
@@ -182,13 +183,14 @@ impl AccountService {
         &self,
         login: &str,
         password: &SecretString,
+        from: IpAddr,
     ) -> Result<User, LoginError> {
         let now = db::now();
         let mut conn = self.db.get()?;
         let user = users::find_for_login(&mut conn, login, &canonical_key(login))?;
-        let key = throttle_key(user.as_ref(), login);
+        let key = throttle_key(user.as_ref(), login, from);
         let counted = login_throttles::find(&mut conn, &key)?;
-        if let Some(wait) = over_limit(counted, self.settings.login_failures_per_account, now) {
+        if let Some(wait) = over_limit(counted, self.settings.login_failures_per_account_ip, now) {
             return Err(LoginError::Throttled(wait));
         }
         drop(conn);
@@ -206,7 +208,7 @@ impl AccountService {
                 Ok(user)
             }
             _ => {
-                if let Some(rate) = self.settings.login_failures_per_account {
+                if let Some(rate) = self.settings.login_failures_per_account_ip {
                     conn.write(|conn| {
                         login_throttles::record_failure(conn, &key, now, window_open(now, rate))
                     })?;
@@ -413,12 +415,18 @@ impl AccountService {
 }
 
 /// The failure counter a login attempt counts against: the account's when it exists (whatever
-/// name was typed), else the typed name's.
-fn throttle_key(user: Option<&User>, login: &str) -> String {
+/// name was typed), else the typed name's; always together with the client's address, so
+/// failures from one place never lock the account out elsewhere (SPEC §8: account+IP).
+fn throttle_key(user: Option<&User>, login: &str, from: IpAddr) -> String {
     match user {
-        Some(user) => format!("user:{}", user.id),
-        None => format!("name:{}", canonical_key(login)),
+        Some(user) => format!("{}{from}", account_throttle_prefix(user.id)),
+        None => format!("name:{}@{from}", canonical_key(login)),
     }
+}
+
+/// The start of every login-failure key of one account (all client addresses).
+pub fn account_throttle_prefix(user_id: i64) -> String {
+    format!("user:{user_id}@")
 }
 
 fn window_open(now: NaiveDateTime, rate: Rate) -> NaiveDateTime {

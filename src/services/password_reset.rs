@@ -30,6 +30,7 @@ use crate::domain::reset_token::TokenGenerator;
 use crate::domain::{EmailAddress, InvalidEmail, NewPassword, PasswordRules, Violation};
 use crate::passwords::{HashError, PasswordHasher};
 use crate::secrets::TokenHasher;
+use crate::services::accounts;
 use crate::services::outbox::{self, NewEmail, Outbox, KIND_PASSWORD_CHANGED};
 use crate::services::request_queue::{QueueError, QueuedRequest, RequestQueue};
 use crate::services::reset_hooks::{HookError, PasswordReset, ResetHooks, TokenCreated};
@@ -289,7 +290,7 @@ impl ResetService {
             }
             users::set_password_hash(conn, user.id, &hash, now)?;
             credentials::revoke_after_password_change(conn, user.id, credentials::Keep::NOTHING)?;
-            login_throttles::clear(conn, &format!("user:{}", user.id))?;
+            login_throttles::clear_prefix(conn, &accounts::account_throttle_prefix(user.id))?;
             record(conn, user.id, "password_reset", ip.as_deref(), now)?;
             if user.password_hash.is_some() {
                 self.queue_password_changed(conn, &user, now)?;

@@ -24,7 +24,7 @@ on_both_backends!(
     tokens_expire_and_are_purged,
     only_the_authorization_header_authenticates,
     oversized_passwords_are_refused_before_hashing,
-    failed_logins_are_throttled_per_account_and_recover,
+    failed_logins_are_throttled_per_account_and_ip_and_recover,
     failed_logins_are_throttled_per_ip,
     a_reset_clears_the_login_throttle,
     change_password_attempts_are_limited,
@@ -39,6 +39,17 @@ impl TestApp {
             json!({ "username": username, "password": password }),
         )
         .await
+    }
+
+    /// Logs in as a client at `ip` (the app must trust `X-Forwarded-For`).
+    pub async fn login_from(&self, ip: &str, username: &str, password: &str) -> reqwest::Response {
+        self.client
+            .post(self.url("/api/auth/login"))
+            .header("X-Forwarded-For", ip)
+            .json(&json!({ "username": username, "password": password }))
+            .send()
+            .await
+            .unwrap()
     }
 
     /// Logs in and returns the token (panics unless the login succeeds).
@@ -372,22 +383,26 @@ async fn oversized_passwords_are_refused_before_hashing(backend: Backend) {
     assert_eq!(long.status(), 401);
 }
 
-async fn failed_logins_are_throttled_per_account_and_recover(backend: Backend) {
+async fn failed_logins_are_throttled_per_account_and_ip_and_recover(backend: Backend) {
     let (app, _sink) = app_with_mail(
         backend,
-        &[("LATCHKEY_RATE_LOGIN_FAILURES_PER_ACCOUNT", "3/2s")],
+        &[
+            ("LATCHKEY_RATE_LOGIN_FAILURES_PER_ACCOUNT_IP", "3/3s"),
+            ("LATCHKEY_CLIENT_IP_HEADER", "X-Forwarded-For"),
+        ],
     )
     .await;
     seed(&app).await;
+    let attacker = "203.0.113.7";
     for _ in 0..3 {
-        assert_eq!(
-            app.login("alice", "wrong horse battery staple")
-                .await
-                .status(),
-            401
-        );
+        let wrong = app
+            .login_from(attacker, "alice", "wrong horse battery staple")
+            .await;
+        assert_eq!(wrong.status(), 401);
     }
-    let limited = app.login("ALICE@example.com", ALICE_PASSWORD).await;
+    let limited = app
+        .login_from(attacker, "ALICE@example.com", ALICE_PASSWORD)
+        .await;
     assert_eq!(
         limited.status(),
         429,
@@ -398,20 +413,34 @@ async fn failed_logins_are_throttled_per_account_and_recover(backend: Backend) {
         .unwrap()
         .parse()
         .unwrap();
-    assert!((1..=2).contains(&retry));
+    assert!((1..=3).contains(&retry));
+    assert_eq!(
+        app.login_from("198.51.100.1", "alice", ALICE_PASSWORD)
+            .await
+            .status(),
+        200,
+        "failures from one address never lock the owner out elsewhere"
+    );
     for _ in 0..3 {
-        assert_eq!(
-            app.login("nobody", "whatever it may be").await.status(),
-            401
-        );
+        let unknown = app
+            .login_from(attacker, "nobody", "whatever it may be")
+            .await;
+        assert_eq!(unknown.status(), 401);
     }
     assert_eq!(
-        app.login("nobody", "whatever it may be").await.status(),
+        app.login_from(attacker, "nobody", "whatever it may be")
+            .await
+            .status(),
         429,
         "unknown names are limited alike"
     );
-    tokio::time::sleep(Duration::from_millis(2100)).await;
-    assert_eq!(app.login("alice", ALICE_PASSWORD).await.status(), 200);
+    tokio::time::sleep(Duration::from_millis(3100)).await;
+    assert_eq!(
+        app.login_from(attacker, "alice", ALICE_PASSWORD)
+            .await
+            .status(),
+        200
+    );
 }
 
 async fn failed_logins_are_throttled_per_ip(backend: Backend) {
@@ -429,7 +458,7 @@ async fn failed_logins_are_throttled_per_ip(backend: Backend) {
 async fn a_reset_clears_the_login_throttle(backend: Backend) {
     let (app, sink) = app_with_mail(
         backend,
-        &[("LATCHKEY_RATE_LOGIN_FAILURES_PER_ACCOUNT", "2/1h")],
+        &[("LATCHKEY_RATE_LOGIN_FAILURES_PER_ACCOUNT_IP", "2/1h")],
     )
     .await;
     seed(&app).await;

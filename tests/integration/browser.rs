@@ -64,8 +64,8 @@ async fn the_whole_journey_in_dark_mode() {
 fn enabled() -> bool {
     match std::env::var("LATCHKEY_TEST_BROWSER") {
         Ok(value) if value == "1" => true,
-        _ if std::env::var("CI").is_ok_and(|v| v == "true") => {
-            panic!("CI=true but LATCHKEY_TEST_BROWSER is not 1: the browser tests would be skipped")
+        _ if crate::helpers::every_variant_required() => {
+            panic!("LATCHKEY_TEST_REQUIRE_ALL=1 but LATCHKEY_TEST_BROWSER is not 1: the browser tests would be skipped")
         }
         _ => {
             eprintln!("skipped: set LATCHKEY_TEST_BROWSER=1 (needs chromium and chromedriver)");

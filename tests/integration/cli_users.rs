@@ -14,6 +14,8 @@ on_both_backends!(
     list_shows_accounts_and_activation_toggles,
     accounts_without_a_password_are_listed_as_such,
     import_creates_all_accounts_or_none,
+    usage_errors_name_what_is_missing,
+    a_reader_that_stops_early_is_not_a_crash,
 );
 
 async fn create_with_a_password_stores_an_argon2id_hash(backend: Backend) {
@@ -275,4 +277,39 @@ async fn import_creates_all_accounts_or_none(backend: Backend) {
         again.contains("line 1") && again.contains("taken"),
         "{again}"
     );
+}
+
+async fn usage_errors_name_what_is_missing(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let missing = app.cli(&["users", "set-password", "alice"], None);
+    assert_eq!(missing.status.code(), Some(2));
+    let line = assert_one_error_line(&missing);
+    assert!(line.contains("--password-stdin"), "{line}");
+
+    let bare = app.cli(&["users"], None);
+    assert_eq!(bare.status.code(), Some(2));
+    let line = assert_one_error_line(&bare);
+    for name in ["create", "set-password", "list", "activate", "deactivate"] {
+        assert!(line.contains(name), "{line}");
+    }
+}
+
+/// `latchkey users list | head -1`: the pipe closes before the listing ends.
+async fn a_reader_that_stops_early_is_not_a_crash(backend: Backend) {
+    use std::process::{Command, Stdio};
+    let app = spawn_app(backend).await;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_latchkey"))
+        .args(["users", "list"])
+        .env_clear()
+        .envs(&app.vars)
+        .current_dir(app.db.dir.path())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let output = child.wait_with_output().unwrap();
+    let errors = crate::helpers::stderr(&output);
+    assert!(output.status.success(), "{:?}: {errors}", output.status);
+    assert!(!errors.contains("panicked"), "{errors}");
 }

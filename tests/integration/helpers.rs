@@ -21,13 +21,13 @@ pub enum Backend {
 }
 
 impl Backend {
-    /// PostgreSQL when `LATCHKEY_TEST_POSTGRES_URL` is set. Under CI a missing URL is a failure,
-    /// so PostgreSQL coverage can never be skipped silently.
+    /// PostgreSQL when `LATCHKEY_TEST_POSTGRES_URL` is set. Under `.ci/run` a missing URL is a
+    /// failure, so PostgreSQL coverage can never be skipped silently.
     pub fn postgres() -> Option<Self> {
         match std::env::var("LATCHKEY_TEST_POSTGRES_URL") {
             Ok(url) if !url.is_empty() => Some(Self::Postgres(url)),
-            _ if std::env::var("CI").is_ok_and(|v| v == "true") => {
-                panic!("CI=true but LATCHKEY_TEST_POSTGRES_URL is not set: PostgreSQL tests would be skipped")
+            _ if every_variant_required() => {
+                panic!("LATCHKEY_TEST_REQUIRE_ALL=1 but LATCHKEY_TEST_POSTGRES_URL is not set: PostgreSQL tests would be skipped")
             }
             _ => {
                 eprintln!("skipped: set LATCHKEY_TEST_POSTGRES_URL to run the PostgreSQL variant");
@@ -403,4 +403,10 @@ impl Drop for ServerProcess {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// `.ci/run` sets `LATCHKEY_TEST_REQUIRE_ALL=1`: then a test variant whose prerequisite is
+/// missing fails instead of being skipped. (Not `CI`, which many runners set for every job.)
+pub fn every_variant_required() -> bool {
+    std::env::var("LATCHKEY_TEST_REQUIRE_ALL").is_ok_and(|v| v == "1")
 }

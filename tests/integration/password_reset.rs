@@ -358,6 +358,10 @@ async fn mail_goes_to_the_stored_address_with_a_link_on_the_public_url(backend: 
             link.starts_with("http://latchkey.test/reset-password/"),
             "{link}"
         );
+        assert!(
+            message.data.contains(&format!("\r\n{link}\r\n")),
+            "the raw message carries the link whole, not soft-wrapped"
+        );
     }
 }
 
@@ -427,6 +431,18 @@ async fn the_per_ip_limit_ignores_rotating_forwarded_for(backend: Backend) {
         }
     }
     assert_eq!(statuses, vec![200, 200, 200, 200, 200, 429, 429, 429]);
+
+    // SPEC §4.1 checks the fields before the limit: a malformed request is still told why.
+    let missing = app.post_json("/api/password_reset/", json!({})).await;
+    assert_eq!(
+        (missing.status().as_u16(), body(missing).await),
+        (400, json!({ "email": ["This field is required."] }))
+    );
+    let invalid = app.request_reset("not-an-address").await;
+    assert_eq!(
+        (invalid.status().as_u16(), body(invalid).await),
+        (400, json!({ "email": ["Enter a valid email address."] }))
+    );
 }
 
 async fn the_per_account_mail_cap_is_silent(backend: Backend) {
@@ -548,6 +564,16 @@ async fn malformed_oversized_and_mistyped_bodies_are_json_4xx(backend: Backend) 
         body(none).await,
         json!({ "email": ["This field is required."] })
     );
+    for content_type in [json_ct, "application/x-www-form-urlencoded", "text/plain"] {
+        let empty = app
+            .post_raw("/api/password_reset/", content_type, Vec::new())
+            .await;
+        assert_eq!(
+            (empty.status().as_u16(), body(empty).await),
+            (400, json!({ "email": ["This field is required."] })),
+            "an empty {content_type} body has no fields, as in DRF"
+        );
+    }
 }
 
 async fn paths_without_slash_work_and_other_methods_get_405(backend: Backend) {

@@ -54,7 +54,7 @@ pub async fn login(
     let password = SecretString::from(password);
     let accounts = state.accounts.clone();
     let outcome = blocking::run(move || {
-        let user = accounts.verify_credentials(&username, &password)?;
+        let user = accounts.verify_credentials(&username, &password, ip)?;
         Ok::<_, LoginError>(accounts.issue_token(&user, &client)?)
     })
     .await?;

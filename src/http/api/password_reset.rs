@@ -37,13 +37,16 @@ pub fn routes(prefix: &str) -> impl FnOnce(&mut web::ServiceConfig) + '_ {
 }
 
 /// `POST {prefix}/` with `email`: always `200 {"status": "OK"}` for a valid address.
+///
+/// Checks run in SPEC §4.1's order: the field, the address, the account (only when leakage is
+/// allowed), then the per-IP limit, so a malformed request is told what is wrong and never
+/// uses up the client's allowance. Validate and confirm likewise count only requests that
+/// carry their fields.
 pub async fn request_reset(
     state: web::Data<AppState>,
     req: HttpRequest,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
-    let client = client_info(&req, &state.config);
-    state.limits.reset_request(limit_key(&client))?;
     let [email] = read_fields(&req, payload, [("email", Trim::Yes)]).await?;
     let identifier = ResetIdentifier::parse(state.config.reset.lookup_field, &email)
         .map_err(|invalid| ApiError::field("email", invalid.to_string()))?;
@@ -53,6 +56,8 @@ pub async fn request_reset(
             .await?
             .map_err(request_error)?;
     }
+    let client = client_info(&req, &state.config);
+    state.limits.reset_request(limit_key(&client))?;
     state
         .reset
         .accept(&identifier, &client)
@@ -75,9 +80,9 @@ pub async fn validate_token(
     req: HttpRequest,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
+    let [token] = read_fields(&req, payload, [("token", Trim::Yes)]).await?;
     let client = client_info(&req, &state.config);
     state.limits.token_check(limit_key(&client))?;
-    let [token] = read_fields(&req, payload, [("token", Trim::Yes)]).await?;
     if !state.reset.could_be_token(&token) {
         return Err(invalid_token());
     }
@@ -98,14 +103,14 @@ pub async fn confirm_reset(
     req: HttpRequest,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
-    let client = client_info(&req, &state.config);
-    state.limits.token_check(limit_key(&client))?;
     let [password, token] = read_fields(
         &req,
         payload,
         [("password", Trim::No), ("token", Trim::Yes)],
     )
     .await?;
+    let client = client_info(&req, &state.config);
+    state.limits.token_check(limit_key(&client))?;
     if !state.reset.could_be_token(&token) {
         return Err(invalid_token());
     }

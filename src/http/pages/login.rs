@@ -95,7 +95,7 @@ pub async fn login(
     }
     let (accounts, login_name) = (state.accounts.clone(), username.clone());
     let password = SecretString::from(form.text("password"));
-    match blocking::run(move || accounts.verify_credentials(&login_name, &password)).await? {
+    match blocking::run(move || accounts.verify_credentials(&login_name, &password, ip)).await? {
         Ok(user) => {
             log_in(&session, &user)?;
             tracing::info!(user_id = user.id, "logged in to a browser session");
