@@ -18,6 +18,7 @@ use latchkey::config::{Config, DatabaseUrl};
 use latchkey::db::{migrations, Db};
 use latchkey::email::worker::{PoolSetup, WorkerPool};
 use latchkey::email::{Composer, Transport};
+use latchkey::secrets::{DerivedKeys, SecretKey};
 use latchkey::services::delivery::{Delivery, RetryPolicy};
 use latchkey::services::outbox::{self, NewEmail, Outbox, KIND_PASSWORD_CHANGED};
 
@@ -71,7 +72,8 @@ fn drain(url: &DatabaseUrl, count: usize) -> (usize, Duration) {
     let db = Db::connect(url, 8).unwrap();
     migrations::run_pending(&db).unwrap();
     let composer = Composer::new(&config.email.from).unwrap();
-    let outbox_handle = Outbox::new(composer.clone());
+    let bodies = DerivedKeys::new(&SecretKey::generate()).outbox_bodies;
+    let outbox_handle = Outbox::new(composer.clone(), bodies.clone());
     let content = latchkey::email::RenderedEmail {
         subject: "Your password was changed",
         text: "Hello,\n\nthis is a benchmark message.\n".repeat(8),
@@ -100,6 +102,7 @@ fn drain(url: &DatabaseUrl, count: usize) -> (usize, Duration) {
         db.clone(),
         Transport::from_config(&config.email).unwrap(),
         composer,
+        bodies,
         RetryPolicy::from_config(&config.email),
     ));
     let started = Instant::now();

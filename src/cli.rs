@@ -96,18 +96,20 @@ fn connect(config: &Config) -> anyhow::Result<Db> {
     Ok(db)
 }
 
-/// The reset use cases for a one-shot command (needs the secret key: tokens are keyed by it).
+/// The reset use cases for a one-shot command (needs the secret key: tokens are keyed by it,
+/// and queued mail is sealed with it).
 fn reset_service(config: &Config, db: Db) -> anyhow::Result<ResetService> {
     let secret = secrets::resolve(config.secret_key.as_ref(), &config.database_url)?;
+    let keys = DerivedKeys::new(&secret);
     let composer = Composer::new(&config.email.from)
         .map_err(|err| anyhow::anyhow!("invalid LATCHKEY_EMAIL_FROM: {err}"))?;
     Ok(ResetService::new(
         db,
         Arc::new(PasswordHasher::with_permits(config.passwords.argon2, 1)?),
-        DerivedKeys::new(&secret).reset_tokens,
+        keys.reset_tokens,
         reset_token::from_config(config.reset.token_generator),
         Arc::new(DefaultResetHooks),
-        Outbox::new(composer),
+        Outbox::new(composer, keys.outbox_bodies),
         reset_settings(config),
     ))
 }

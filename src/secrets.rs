@@ -6,7 +6,12 @@
 //! valid. On PostgreSQL, where several instances must agree, it is required.
 //!
 //! Each use gets its own key derived with HKDF-SHA256, so a token hash of one kind can never be
-//! replayed as another kind.
+//! replayed as another kind. Values that must be read back (a reset link waiting in the outbox,
+//! a reset token held by a browser session) are sealed with a [`Sealer`] instead of hashed.
+
+mod sealer;
+
+pub use sealer::{Sealer, UnsealError};
 
 use std::fmt;
 use std::fs;
@@ -171,6 +176,12 @@ pub struct DerivedKeys {
     pub sessions: TokenHasher,
     /// Signing key material for cookies (64 bytes, as actix's `Key` wants).
     pub cookie_key: [u8; 64],
+    /// Outbox message bodies: a queued reset mail carries a live link, which a database dump or
+    /// a leftover WAL page must never reveal.
+    pub outbox_bodies: Sealer,
+    /// The reset token a browser session holds between the emailed link and the new-password
+    /// form, for the same reason.
+    pub session_reset_tokens: Sealer,
 }
 
 impl DerivedKeys {
@@ -184,6 +195,8 @@ impl DerivedKeys {
             api_tokens: TokenHasher::new(secret, "api-token"),
             sessions: TokenHasher::new(secret, "session-id"),
             cookie_key,
+            outbox_bodies: Sealer::new(secret, "outbox-body-seal"),
+            session_reset_tokens: Sealer::new(secret, "session-reset-token-seal"),
         }
     }
 }

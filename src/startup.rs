@@ -74,9 +74,9 @@ impl Application {
         };
         let composer = Composer::new(&config.email.from)
             .map_err(|err| anyhow::anyhow!("invalid LATCHKEY_EMAIL_FROM: {err}"))?;
-        let outbox = Outbox::new(composer.clone());
-        let hasher = Arc::new(PasswordHasher::new(config.passwords.argon2)?);
         let keys = Arc::new(DerivedKeys::new(&secret));
+        let outbox = Outbox::new(composer.clone(), keys.outbox_bodies.clone());
+        let hasher = Arc::new(PasswordHasher::new(config.passwords.argon2)?);
         let reset = Arc::new(ResetService::new(
             db.clone(),
             hasher.clone(),
@@ -90,6 +90,7 @@ impl Application {
             db.background(),
             Transport::from_config(&config.email)?,
             composer,
+            keys.outbox_bodies.clone(),
             RetryPolicy::from_config(&config.email),
         ));
         let workers = WorkerPool::start(PoolSetup {

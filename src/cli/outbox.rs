@@ -6,8 +6,7 @@ use clap::Subcommand;
 
 use super::{connect, reset_service};
 use crate::config::Config;
-use crate::email::Composer;
-use crate::services::outbox::{self, Outbox, RetryContext};
+use crate::services::outbox::{self, RetryContext};
 
 /// Inspect and nudge the email outbox.
 #[derive(Debug, Subcommand)]
@@ -46,14 +45,12 @@ pub(super) fn run(command: OutboxCommand, config: &Config) -> anyhow::Result<()>
             }
         }
         OutboxCommand::Retry { dead } => {
-            let composer = Composer::new(&config.email.from)
-                .map_err(|err| anyhow::anyhow!("invalid LATCHKEY_EMAIL_FROM: {err}"))?;
             let reset = reset_service(config, db.clone())?;
             let context = RetryContext {
                 public_url: &config.public_url,
                 reset: &reset,
             };
-            let report = outbox::retry(&db, &Outbox::new(composer), context, dead)?;
+            let report = outbox::retry(&db, reset.outbox(), context, dead)?;
             println!("{} pending message(s) made due now", report.due_now);
             if dead {
                 println!("{} dead message(s) requeued", report.requeued);

@@ -38,9 +38,9 @@ pub struct OutboxMessage {
     pub recipient: String,
     /// `Subject:`.
     pub subject: String,
-    /// Plain-text part (empty once sent or dead).
+    /// Plain-text part, sealed by the outbox service (empty once sent or dead).
     pub body_text: String,
-    /// HTML part (empty once sent or dead).
+    /// HTML part, sealed by the outbox service (empty once sent or dead).
     pub body_html: String,
     /// `Message-ID:`, stable across retries.
     pub message_id: String,
@@ -76,9 +76,9 @@ pub struct NewOutboxMessage<'a> {
     pub recipient: &'a str,
     /// `Subject:`.
     pub subject: &'a str,
-    /// Plain-text part.
+    /// Plain-text part, already sealed (never a live reset link in clear).
     pub body_text: &'a str,
-    /// HTML part.
+    /// HTML part, already sealed.
     pub body_html: &'a str,
     /// `Message-ID:`.
     pub message_id: &'a str,
@@ -296,9 +296,9 @@ pub fn list_dead(conn: &mut DbConnection) -> QueryResult<Vec<OutboxMessage>> {
 /// What a requeued message is sent with.
 #[derive(Debug)]
 pub struct Requeue<'a> {
-    /// New plain-text part.
+    /// New plain-text part, already sealed.
     pub body_text: &'a str,
-    /// New HTML part.
+    /// New HTML part, already sealed.
     pub body_html: &'a str,
     /// New expiry (a reset mail gets a fresh token).
     pub expires_at: Option<NaiveDateTime>,

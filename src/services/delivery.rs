@@ -7,6 +7,9 @@
 //! * Connection errors, timeouts and 4xx are retried with exponential backoff and ±25 % jitter;
 //!   a 5xx (or an unusable message) is `dead` at once; so is the last allowed attempt.
 //! * A message with an expiry (a reset link) that passed is marked dead, never sent late.
+//! * Bodies are stored sealed and opened only here, right before composing. One that cannot be
+//!   opened (the secret key changed since it was queued) is `dead` at once: sending the sealed
+//!   text would be garbage, and `latchkey outbox retry --dead` renders it again under the new key.
 //! * Every state change is logged with the outbox id and kind, never the body.
 
 use std::collections::BTreeSet;
@@ -20,11 +23,15 @@ use crate::db::outbox::{self, Claim, OutboxMessage};
 use crate::db::{self, Db, DbError};
 use crate::email::compose::Parts;
 use crate::email::{Composer, SendError, Transport};
+use crate::secrets::Sealer;
+use crate::services::outbox::open_body;
 
 /// Longest wait between two attempts.
 const MAX_BACKOFF: Duration = Duration::from_secs(15 * 60);
 /// How much longer a lease lasts than one SMTP operation may take.
 const LEASE_MARGIN: Duration = Duration::from_millis(500);
+/// `last_error` of a message whose sealed body cannot be opened with the current secret key.
+pub const UNSEALABLE_ERROR: &str = "the stored body cannot be opened with the current secret key (was LATCHKEY_SECRET_KEY changed?); `latchkey outbox retry --dead` renders it again";
 
 /// When to try again and when to give up.
 #[derive(Debug, Clone, Copy)]
@@ -61,6 +68,7 @@ pub struct Delivery {
     db: Db,
     transport: Transport,
     composer: Composer,
+    bodies: Sealer,
     policy: RetryPolicy,
     owner: String,
     in_flight: Mutex<BTreeSet<i64>>,
@@ -77,11 +85,19 @@ enum Outcome {
 }
 
 impl Delivery {
-    /// A delivery for this process (a random owner id tells its claims from other processes').
-    pub fn new(db: Db, transport: Transport, composer: Composer, policy: RetryPolicy) -> Self {
+    /// A delivery for this process (a random owner id tells its claims from other processes');
+    /// `bodies` opens what [`Outbox`](crate::services::outbox::Outbox) sealed.
+    pub fn new(
+        db: Db,
+        transport: Transport,
+        composer: Composer,
+        bodies: Sealer,
+        policy: RetryPolicy,
+    ) -> Self {
         Self {
             db,
             composer,
+            bodies,
             policy,
             owner: hex::encode(crate::domain::random_bytes::<8>()),
             in_flight: Mutex::new(BTreeSet::new()),
@@ -169,12 +185,17 @@ impl Delivery {
     }
 
     fn send(&self, message: &OutboxMessage) -> Outcome {
+        let opened = open_body(&self.bodies, &message.body_text)
+            .and_then(|text| Ok((text, open_body(&self.bodies, &message.body_html)?)));
+        let Ok((text, html)) = opened else {
+            return Outcome::Dead(UNSEALABLE_ERROR.to_owned());
+        };
         let composed = self.composer.compose(&Parts {
             message_id: &message.message_id,
             recipient: &message.recipient,
             subject: &message.subject,
-            text: &message.body_text,
-            html: &message.body_html,
+            text: &text,
+            html: &html,
         });
         let mime = match composed {
             Ok(mime) => mime,

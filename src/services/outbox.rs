@@ -1,5 +1,8 @@
 //! The outbox as a use case: enqueue inside the caller's transaction, wake the workers after the
 //! commit, report status, and requeue failed mail.
+//!
+//! Bodies are stored sealed (see [`seal_body`]): a queued reset mail carries a live link, and
+//! clearing the body after sending does not erase it from SQLite free pages, the WAL or a backup.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Condvar, Mutex};
@@ -14,6 +17,7 @@ use crate::db::{self, Db, DbConnection, DbError};
 use crate::email::compose::check_header_value;
 use crate::email::templates::{PasswordChangedMail, PasswordResetMail};
 use crate::email::{Composer, HeaderInjection, RenderedEmail};
+use crate::secrets::{Sealer, UnsealError};
 use crate::services::password_reset::ResetService;
 use crate::services::ClientInfo;
 
@@ -56,6 +60,28 @@ impl Signal {
 pub struct Outbox {
     signal: Arc<Signal>,
     composer: Composer,
+    bodies: Sealer,
+}
+
+/// Seals a message body for the `email_outbox` table. Why: a reset mail holds a working reset
+/// link until it is sent, and a database dump, a backup, or a leftover SQLite free page or WAL
+/// frame (clearing a column does not erase the old bytes) must never yield one (SEC-11). An empty
+/// body (a cleared one) has nothing to hide and stays empty.
+pub fn seal_body(bodies: &Sealer, body: &str) -> String {
+    if body.is_empty() {
+        String::new()
+    } else {
+        bodies.seal(body)
+    }
+}
+
+/// The body [`seal_body`] stored; fails when it was sealed under another secret key.
+pub fn open_body(bodies: &Sealer, stored: &str) -> Result<String, UnsealError> {
+    if stored.is_empty() {
+        Ok(String::new())
+    } else {
+        bodies.open(stored)
+    }
 }
 
 /// A rendered message and what it is about.
@@ -85,11 +111,14 @@ pub enum EnqueueError {
 }
 
 impl Outbox {
-    /// An outbox whose messages are sent from `composer`'s sender.
-    pub fn new(composer: Composer) -> Self {
+    /// An outbox whose messages are sent from `composer`'s sender, their bodies sealed with
+    /// `bodies` (the workers' [`Delivery`](crate::services::delivery::Delivery) must open them
+    /// with the same key: [`DerivedKeys::outbox_bodies`](crate::secrets::DerivedKeys)).
+    pub fn new(composer: Composer, bodies: Sealer) -> Self {
         Self {
             signal: Arc::new(Signal::default()),
             composer,
+            bodies,
         }
     }
 
@@ -98,8 +127,8 @@ impl Outbox {
         Arc::clone(&self.signal)
     }
 
-    /// Stores a message inside the caller's transaction, so it commits (or not) together with
-    /// whatever caused it. Call [`Outbox::notify`] after the commit.
+    /// Stores a message, its bodies sealed, inside the caller's transaction, so it commits (or
+    /// not) together with whatever caused it. Call [`Outbox::notify`] after the commit.
     pub fn enqueue(
         &self,
         conn: &mut DbConnection,
@@ -114,8 +143,8 @@ impl Outbox {
             user_id: email.user_id,
             recipient: email.recipient,
             subject: email.content.subject,
-            body_text: &email.content.text,
-            body_html: &email.content.html,
+            body_text: &seal_body(&self.bodies, &email.content.text),
+            body_html: &seal_body(&self.bodies, &email.content.html),
             message_id: &message_id,
             next_attempt_at: now,
             expires_at: email.expires_at,
@@ -214,7 +243,9 @@ pub fn retry(
     };
     if include_dead {
         for message in outbox::list_dead(&mut conn)? {
-            match conn.write(|conn| requeue_dead(conn, &message, context, now))? {
+            let requeued = conn
+                .write(|conn| requeue_dead(conn, &message, context, &outbox_handle.bodies, now))?;
+            match requeued {
                 Ok(()) => report.requeued += 1,
                 Err(reason) => report.skipped.push((message.id, reason)),
             }
@@ -228,6 +259,7 @@ fn requeue_dead(
     conn: &mut DbConnection,
     message: &outbox::OutboxMessage,
     context: RetryContext<'_>,
+    bodies: &Sealer,
     now: NaiveDateTime,
 ) -> Result<Result<(), String>, diesel::result::Error> {
     let user = match message.user_id {
@@ -273,8 +305,8 @@ fn requeue_dead(
         conn,
         message.id,
         &Requeue {
-            body_text: &content.text,
-            body_html: &content.html,
+            body_text: &seal_body(bodies, &content.text),
+            body_html: &seal_body(bodies, &content.html),
             expires_at,
         },
         now,

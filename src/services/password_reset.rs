@@ -201,6 +201,11 @@ impl ResetService {
         }
     }
 
+    /// The outbox its mail goes to (with the body sealer it was built with), for requeueing.
+    pub fn outbox(&self) -> &Outbox {
+        &self.outbox
+    }
+
     /// With `LATCHKEY_NO_INFORMATION_LEAKAGE=false` only: refuses an address no eligible
     /// account has (the package's legacy 400). Never called otherwise, so it cannot leak.
     pub fn check_eligible(&self, identifier: &ResetIdentifier) -> Result<(), RequestError> {

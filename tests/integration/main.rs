@@ -17,3 +17,4 @@ mod pages;
 mod password_reset;
 mod reset_package;
 mod serve_binary;
+mod token_at_rest;

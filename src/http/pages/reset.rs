@@ -4,6 +4,9 @@
 //! leaves the address bar (and any `Referer`); neither GET nor HEAD consumes it, because mail
 //! scanners fetch links before people do. Setting the password goes through the same service as
 //! the API and never logs anyone in.
+//!
+//! The session keeps the token sealed (see `keep_token`), never in clear: session state is a
+//! database row, and a dump of it must not yield a working reset link.
 
 use actix_session::Session;
 use actix_web::http::{Method, StatusCode};
@@ -20,8 +23,25 @@ use crate::passwords::HashError;
 use crate::services::accounts::PASSWORD_MISMATCH;
 use crate::services::password_reset::{ConfirmError, RequestError, ResetIdentifier, TokenError};
 
-/// The session key of a reset token in progress.
+/// The session key of a reset token in progress (its value is sealed).
 const RESET_TOKEN: &str = "reset_token";
+
+/// Stores `token` in the session sealed with the session-token key: session state is a row of the
+/// `sessions` table, and a database dump, a backup or a leftover WAL page must never yield a
+/// working reset link (SEC-11).
+fn keep_token(state: &AppState, session: &Session, token: &str) -> Result<(), PageError> {
+    let sealed = state.keys.session_reset_tokens.seal(token);
+    session
+        .insert(RESET_TOKEN, sealed)
+        .map_err(|err| PageError::internal(&err))
+}
+
+/// The token the session holds, if any; one that cannot be opened (the secret key changed, or
+/// the value is not ours) counts as none, so the browser sees the "link invalid" page.
+fn kept_token(state: &AppState, session: &Session) -> Option<String> {
+    let sealed = session.get::<String>(RESET_TOKEN).ok()??;
+    state.keys.session_reset_tokens.open(&sealed).ok()
+}
 
 #[derive(Template)]
 #[template(path = "pages/forgot_password.html")]
@@ -137,9 +157,7 @@ pub async fn reset_link(
     match blocking::run(move || reset.validate(&checked)).await? {
         Ok(_) => {
             if req.method() != Method::HEAD {
-                session
-                    .insert(RESET_TOKEN, &token)
-                    .map_err(|err| PageError::internal(&err))?;
+                keep_token(&state, &session, &token)?;
             }
             Ok(redirect("/reset-password"))
         }
@@ -153,7 +171,7 @@ pub async fn reset_form(
     state: web::Data<AppState>,
     session: Session,
 ) -> Result<HttpResponse, PageError> {
-    let Ok(Some(token)) = session.get::<String>(RESET_TOKEN) else {
+    let Some(token) = kept_token(&state, &session) else {
         return Ok(render(StatusCode::NOT_FOUND, &LinkInvalidPage));
     };
     let reset = state.reset.clone();
@@ -199,7 +217,7 @@ pub async fn reset(
         let page = reset_page(&state, &session, Vec::new(), Vec::new(), Some(EXPIRED_FORM));
         return Ok(render(StatusCode::FORBIDDEN, &page));
     }
-    let Ok(Some(token)) = session.get::<String>(RESET_TOKEN) else {
+    let Some(token) = kept_token(&state, &session) else {
         return Ok(render(StatusCode::NOT_FOUND, &LinkInvalidPage));
     };
     let client = client_info(&req, &state.config);
