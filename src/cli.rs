@@ -11,7 +11,7 @@ use anyhow::Context;
 use clap::{Parser, Subcommand};
 use secrecy::SecretString;
 
-use crate::config::Config;
+use crate::config::{Config, LogConfig};
 use crate::db::{migrations, Db};
 use crate::domain::{reset_token, MAX_PASSWORD_BYTES};
 use crate::email::Composer;
@@ -51,6 +51,23 @@ pub enum Command {
     /// Inspect and retry the email outbox.
     #[command(subcommand)]
     Outbox(outbox::OutboxCommand),
+}
+
+impl Cli {
+    /// The log settings for this command. Admin commands report on stdout and keep stderr for
+    /// what went wrong (an error is one line), so unless `LATCHKEY_LOG` is set they log warnings
+    /// only; `serve` logs at the configured level (`info` by default).
+    pub fn log_config(&self, configured: &LogConfig, explicit: bool) -> LogConfig {
+        let serves = matches!(self.command, None | Some(Command::Serve { .. }));
+        if serves || explicit {
+            configured.clone()
+        } else {
+            LogConfig {
+                filter: "warn".to_owned(),
+                ..configured.clone()
+            }
+        }
+    }
 }
 
 /// Runs one command to completion.

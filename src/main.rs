@@ -39,7 +39,9 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    latchkey::telemetry::init(&config.log);
+    latchkey::telemetry::init(
+        &cli.log_config(&config.log, std::env::var_os("LATCHKEY_LOG").is_some()),
+    );
     match latchkey::cli::run(cli, config) {
         Ok(()) => ExitCode::SUCCESS,
         // `latchkey users list | head`: the reader has all it wanted.

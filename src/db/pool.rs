@@ -11,12 +11,14 @@ use crate::config::DatabaseUrl;
 /// How long a request waits for a pooled connection before answering 503.
 const CHECKOUT_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// Applied to every SQLite connection: WAL so readers never block the writer, a busy timeout for
-/// other processes (the CLI) holding the lock, enforced foreign keys, and `NORMAL` sync, which
-/// in WAL mode is durable against application crashes and loses at most the last transactions
-/// on power loss.
-const SQLITE_PRAGMAS: &str = "PRAGMA journal_mode = WAL; \
-     PRAGMA busy_timeout = 5000; \
+/// Applied to every SQLite connection: a busy timeout for other connections and processes (the
+/// CLI) holding the lock, set first so that even the `journal_mode` switch waits for a lock
+/// instead of failing at once (the pool opens connections in the background while another
+/// writes); WAL so readers never block the writer; enforced foreign keys; and `NORMAL` sync,
+/// which in WAL mode is durable against application crashes and loses at most the last
+/// transactions on power loss.
+const SQLITE_PRAGMAS: &str = "PRAGMA busy_timeout = 5000; \
+     PRAGMA journal_mode = WAL; \
      PRAGMA foreign_keys = ON; \
      PRAGMA synchronous = NORMAL;";
 

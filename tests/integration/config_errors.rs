@@ -129,3 +129,23 @@ fn an_unknown_command_is_one_line_and_exit_code_2() {
     let text = crate::helpers::stderr(&output);
     assert_eq!(text.trim().lines().count(), 1, "{text}");
 }
+
+/// The first command on a fresh machine migrates the new database on the way: a refusal is
+/// still the only line on stderr.
+#[test]
+fn a_weak_password_on_a_fresh_database_is_still_one_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let args = [
+        "users",
+        "create",
+        "--username",
+        "alice",
+        "--email",
+        "alice@example.com",
+        "--password-stdin",
+    ];
+    let output = run_cli(&vars(&[]), dir.path(), &args, Some("password123\n"));
+    let line = assert_one_error_line(&output);
+    assert!(line.contains("This password is too common."), "{line}");
+    assert!(dir.path().join("latchkey.db").exists());
+}
