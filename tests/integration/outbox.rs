@@ -44,7 +44,7 @@ async fn app_for(backend: Backend, sink_url: &str, extra: &[(&'static str, &str)
 }
 
 /// Enqueues `count` password-changed notices for one new user, in one transaction.
-async fn enqueue_notices(app: &TestApp, username: &str, count: usize) -> Vec<i64> {
+pub async fn enqueue_notices(app: &TestApp, username: &str, count: usize) -> Vec<i64> {
     enqueue_for(app, username, count, None).await
 }
 

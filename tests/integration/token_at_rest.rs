@@ -6,9 +6,7 @@ use base64::Engine;
 use diesel::prelude::*;
 use latchkey::db::outbox::{DEAD, PENDING, SENT};
 use latchkey::services::delivery::UNSEALABLE_ERROR;
-use latchkey::services::outbox::{
-    open_body, password_changed_email, NewEmail, KIND_PASSWORD_CHANGED,
-};
+use latchkey::services::outbox::open_body;
 
 use crate::fixtures::{app_with_mail, mailed_token, reset_link, seed, WAIT};
 use crate::helpers::{spawn_app_with, stdout, Backend, TestApp};
@@ -196,26 +194,7 @@ async fn a_body_sealed_under_another_key_is_dead_not_sent_and_retry_dead_renders
     let mut enqueuing = smtp.to_vec();
     enqueuing.push(("LATCHKEY_EMAIL_WORKERS", "0"));
     let old = spawn_app_with(backend, &enqueuing).await;
-    let user = old.create_user("alice", "alice@example.com").await;
-    old.blocking(move |state| {
-        let content =
-            password_changed_email(&user, latchkey::db::now(), &state.config.public_url).unwrap();
-        let mut conn = state.db.get().unwrap();
-        conn.write(|conn| {
-            state.outbox.enqueue(
-                conn,
-                &NewEmail {
-                    kind: KIND_PASSWORD_CHANGED,
-                    user_id: Some(user.id),
-                    recipient: &user.email,
-                    content: &content,
-                    expires_at: None,
-                },
-            )
-        })
-        .unwrap();
-    })
-    .await;
+    crate::outbox::enqueue_notices(&old, "alice", 1).await;
 
     let new_key = base64::engine::general_purpose::STANDARD.encode([9u8; 64]);
     let mut rotated = smtp.to_vec();
