@@ -21,6 +21,7 @@
 //! | `LATCHKEY_REQUIRE_USABLE_PASSWORD` | `true` |
 //! | `LATCHKEY_CLIENT_IP_HEADER` | unset (peer address) |
 //! | `LATCHKEY_TOKEN_GENERATOR` | `string` (`LATCHKEY_TOKEN_MIN_LENGTH`/`MAX_LENGTH` 64/64; `LATCHKEY_TOKEN_MIN_NUMBER`/`MAX_NUMBER` 100000/999999) |
+//! | `LATCHKEY_NUMBER_TOKEN_REQUIRES_EMAIL` | `true` (number codes only: `validate_token/` and `confirm/` need the account's `email`) |
 //! | `LATCHKEY_PASSWORD_MIN_LENGTH` | `12` |
 //! | `LATCHKEY_ARGON2_MEMORY_KIB` / `_ITERATIONS` / `_PARALLELISM` | `19456` / `2` / `1` |
 //! | `LATCHKEY_EMAIL_BACKEND` | `file` (`smtp`, `file`, `log`) |
@@ -52,8 +53,8 @@ pub mod values;
 pub use database_url::DatabaseUrl;
 pub use limits::RateLimits;
 pub use sections::{
-    Argon2Cost, EmailBackend, EmailConfig, LogConfig, LogFormat, LookupField, PasswordPolicy,
-    ResetConfig, TokenGeneratorConfig,
+    AccountBinding, Argon2Cost, EmailBackend, EmailConfig, LogConfig, LogFormat, LookupField,
+    PasswordPolicy, ResetConfig, TokenGeneratorConfig,
 };
 
 use std::net::{SocketAddr, ToSocketAddrs};

@@ -181,6 +181,7 @@ pub fn reset_settings(config: &Config) -> ResetSettings {
         },
         public_url: config.public_url.clone(),
         mails_per_account: config.limits.reset_mails_per_account,
+        account_binding: config.reset.account_binding,
     }
 }
 

@@ -21,6 +21,22 @@ pub struct ResetConfig {
     pub require_usable_password: bool,
     /// How reset tokens are generated.
     pub token_generator: TokenGeneratorConfig,
+    /// Whether `validate_token/` and `confirm/` take the account's `email` beside the code.
+    pub account_binding: AccountBinding,
+}
+
+/// Whether a presented code must name its account. A short number code checked against every
+/// live token is a lottery (each guess wins if it matches anyone's code); checked against one
+/// account's token, whose fifth wrong guess kills it, it is not.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AccountBinding {
+    /// String tokens: an `email` field is ignored, as the package ignores unknown fields.
+    Ignored,
+    /// Number codes with `LATCHKEY_NUMBER_TOKEN_REQUIRES_EMAIL=false`: `email` is optional;
+    /// without it the package's token-only check and the global limit apply.
+    Accepted,
+    /// Number codes (the default): a code without `email` is refused with a field error.
+    Required,
 }
 
 /// The account field a reset request is looked up by.
@@ -81,6 +97,28 @@ impl ResetConfig {
                 values::boolean,
             )?,
             token_generator: TokenGeneratorConfig::from_vars(vars)?,
+            account_binding: AccountBinding::from_vars(vars)?,
+        })
+    }
+}
+
+impl AccountBinding {
+    fn from_vars(vars: &Vars<'_>) -> Result<Self, ConfigError> {
+        if !matches!(
+            TokenGeneratorConfig::from_vars(vars)?,
+            TokenGeneratorConfig::Number { .. }
+        ) {
+            return Ok(Self::Ignored);
+        }
+        let required = vars.parse(
+            "LATCHKEY_NUMBER_TOKEN_REQUIRES_EMAIL",
+            true,
+            values::boolean,
+        )?;
+        Ok(if required {
+            Self::Required
+        } else {
+            Self::Accepted
         })
     }
 }

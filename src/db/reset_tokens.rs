@@ -3,8 +3,17 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use super::schema::password_reset_tokens;
+use super::schema::{password_reset_tokens, users};
 use super::DbConnection;
+
+/// How a presented code names its account.
+#[derive(Debug, Clone, Copy)]
+pub enum AccountKey<'a> {
+    /// The canonical email key.
+    Email(&'a str),
+    /// The username.
+    Username(&'a str),
+}
 
 /// A stored token (its hash; the token itself is never stored).
 #[derive(Debug, Clone, Queryable, Selectable)]
@@ -26,6 +35,8 @@ pub struct ResetTokenRow {
     pub user_agent: Option<String>,
     /// Issued by an administrator (works for accounts without a password).
     pub issued_by_admin: bool,
+    /// Codes presented for this account that were not this token (see [`take_attempt`]).
+    pub failed_attempts: i32,
 }
 
 /// A token to store.
@@ -109,4 +120,78 @@ pub fn delete_for_user(conn: &mut DbConnection, user_id: i64) -> QueryResult<usi
 pub fn delete_expired(conn: &mut DbConnection, now: NaiveDateTime) -> QueryResult<usize> {
     diesel::delete(password_reset_tokens::table.filter(password_reset_tokens::expires_at.le(now)))
         .execute(conn)
+}
+
+/// One attempt taken on a token by [`take_attempt`].
+#[derive(Debug, Clone)]
+pub struct Attempt {
+    /// The token's row.
+    pub id: i64,
+    /// Its keyed hash, to compare the presented code with.
+    pub token_hash: String,
+    /// Attempts used, this one included.
+    pub failed_attempts: i32,
+}
+
+impl Attempt {
+    fn from_rows(rows: Vec<(i64, String, i32)>) -> Vec<Self> {
+        rows.into_iter()
+            .map(|(id, token_hash, failed_attempts)| Self {
+                id,
+                token_hash,
+                failed_attempts,
+            })
+            .collect()
+    }
+}
+
+/// Takes one attempt of the account's live tokens before the presented code is compared with
+/// them: one conditional `UPDATE … RETURNING`, so concurrent guesses each cost an attempt and a
+/// token with `max` attempts used is never compared again. The same single statement runs for
+/// an unknown account (it changes nothing), so its timing says little. Give the attempt back
+/// with [`give_back_attempt`] when the code matched.
+pub fn take_attempt(
+    conn: &mut DbConnection,
+    account: AccountKey<'_>,
+    now: NaiveDateTime,
+    max: i32,
+) -> QueryResult<Vec<Attempt>> {
+    use password_reset_tokens::{expires_at, failed_attempts, id, token_hash, user_id};
+    let live = password_reset_tokens::table
+        .filter(expires_at.gt(now))
+        .filter(failed_attempts.lt(max));
+    let one_more = failed_attempts.eq(failed_attempts + 1);
+    match account {
+        AccountKey::Email(key) => {
+            let owner = users::table
+                .filter(users::email_key.eq(key))
+                .select(users::id);
+            diesel::update(live.filter(user_id.eq_any(owner)))
+                .set(one_more)
+                .returning((id, token_hash, failed_attempts))
+                .get_results::<(i64, String, i32)>(conn)
+                .map(Attempt::from_rows)
+        }
+        AccountKey::Username(name) => {
+            let owner = users::table
+                .filter(users::username.eq(name))
+                .select(users::id);
+            diesel::update(live.filter(user_id.eq_any(owner)))
+                .set(one_more)
+                .returning((id, token_hash, failed_attempts))
+                .get_results::<(i64, String, i32)>(conn)
+                .map(Attempt::from_rows)
+        }
+    }
+}
+
+/// Returns the attempt [`take_attempt`] took, for a code that matched.
+pub fn give_back_attempt(conn: &mut DbConnection, id: i64) -> QueryResult<usize> {
+    diesel::update(
+        password_reset_tokens::table
+            .find(id)
+            .filter(password_reset_tokens::failed_attempts.gt(0)),
+    )
+    .set(password_reset_tokens::failed_attempts.eq(password_reset_tokens::failed_attempts - 1))
+    .execute(conn)
 }

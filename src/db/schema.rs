@@ -64,6 +64,7 @@ diesel::table! {
         ip_address -> Nullable<Text>,
         user_agent -> Nullable<Text>,
         issued_by_admin -> Bool,
+        failed_attempts -> Int4,
     }
 }
 

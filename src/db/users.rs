@@ -213,3 +213,22 @@ pub fn reserve_reset_mail(
     .execute(conn)?;
     Ok(restarted == 1)
 }
+
+/// Locks these accounts' rows until the transaction ends, in id order. Why: two instances
+/// resolving reset requests (or a request and a confirm) for one account must not interleave
+/// their token replacement, and locks taken in one order cannot deadlock. On SQLite the write
+/// transaction already excludes every other writer, so nothing is needed.
+pub fn lock_in_id_order(conn: &mut DbConnection, ids: &[i64]) -> QueryResult<()> {
+    if let DbConnection::Postgres(pg) = conn {
+        let mut ids = ids.to_vec();
+        ids.sort_unstable();
+        ids.dedup();
+        users::table
+            .filter(users::id.eq_any(&ids))
+            .order(users::id.asc())
+            .select(users::id)
+            .for_update()
+            .load::<i64>(pg)?;
+    }
+    Ok(())
+}

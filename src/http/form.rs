@@ -79,6 +79,11 @@ impl ApiForm {
         }
     }
 
+    /// Whether the body names this field at all (for optional fields).
+    pub fn has(&self, name: &str) -> bool {
+        self.fields.contains_key(name)
+    }
+
     /// A text field, checked as DRF's `CharField` does; a problem is added to `errors`.
     pub fn string(&self, name: &str, trim: Trim, errors: &mut FieldErrors) -> Option<String> {
         let mut fail = |message: &str| {

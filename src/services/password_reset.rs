@@ -21,9 +21,9 @@ use chrono::NaiveDateTime;
 use secrecy::SecretString;
 
 use crate::config::values::Rate;
-use crate::config::{LookupField, PublicUrl};
+use crate::config::{AccountBinding, LookupField, PublicUrl};
 use crate::db::audit::NewAuditEvent;
-use crate::db::reset_tokens::{self, NewResetToken, ResetTokenRow};
+use crate::db::reset_tokens::{self, AccountKey, NewResetToken, ResetTokenRow};
 use crate::db::users::{self, User};
 use crate::db::{self, login_throttles, Conn, Db, DbConnection, DbError};
 use crate::domain::reset_token::TokenGenerator;
@@ -56,6 +56,41 @@ pub struct ResetSettings {
     pub public_url: PublicUrl,
     /// Reset mails allowed per account and window (silent).
     pub mails_per_account: Option<Rate>,
+    /// Whether a presented code names its account (number codes).
+    pub account_binding: AccountBinding,
+}
+
+/// Wrong codes an account's token survives when they are presented with the account's `email`:
+/// the fifth kills it, so guessing one account's 6-digit code has odds of 5 in 900,000.
+pub const MAX_CODE_ATTEMPTS: i32 = 5;
+
+/// What a check does with an expired token it finds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Expired {
+    /// Delete it (the API's POSTs, as the package does).
+    Delete,
+    /// Leave it for the purge (pages shown by GET and HEAD).
+    Keep,
+}
+
+/// A reset token as a client presented it.
+#[derive(Debug, Clone)]
+pub struct PresentedToken {
+    /// The token or code, trimmed.
+    pub token: String,
+    /// The account it claims to be for (the request's `email` field, number codes only): then
+    /// it is compared with that account's token alone, and wrong codes count against it.
+    pub account: Option<ResetIdentifier>,
+}
+
+impl PresentedToken {
+    /// A token presented on its own (the package's form).
+    pub fn bare(token: impl Into<String>) -> Self {
+        Self {
+            token: token.into(),
+            account: None,
+        }
+    }
 }
 
 /// What a reset request names, parsed at the edge.
@@ -256,26 +291,44 @@ impl ResetService {
         self.generator.could_generate(token)
     }
 
-    /// Checks a token without consuming it; returns its account.
-    pub fn validate(&self, token: &str) -> Result<User, TokenError> {
-        if !self.could_be_token(token) {
+    /// Whether codes name their account (see [`AccountBinding`]).
+    pub fn account_binding(&self) -> AccountBinding {
+        self.settings.account_binding
+    }
+
+    /// Checks a token without consuming it; returns its account. An expired token found on
+    /// the way is deleted, as the package's `validate_token/` does (a POST).
+    pub fn validate(&self, presented: &PresentedToken) -> Result<User, TokenError> {
+        self.check(presented, Expired::Delete)
+    }
+
+    /// Checks a token for a page that a GET or HEAD shows: as [`Self::validate`], but an
+    /// expired token is left for the purge, because a GET never changes anything.
+    pub fn check_link(&self, presented: &PresentedToken) -> Result<User, TokenError> {
+        self.check(presented, Expired::Keep)
+    }
+
+    fn check(&self, presented: &PresentedToken, expired: Expired) -> Result<User, TokenError> {
+        if !self.could_be_token(&presented.token) {
             return Err(TokenError::Invalid);
         }
         let mut conn = self.db.get()?;
-        self.live_token(&mut conn, token).map(|(_, user)| user)
+        self.live_token(&mut conn, presented, expired)
+            .map(|(_, user)| user)
     }
 
     /// Sets a new password with a token; see the module docs for the order of checks.
     pub fn confirm(
         &self,
-        token: &str,
+        presented: &PresentedToken,
         password: SecretString,
         client: &ClientInfo,
     ) -> Result<(), ConfirmError> {
+        let token = presented.token.as_str();
         if !self.could_be_token(token) {
             return Err(ConfirmError::InvalidToken);
         }
-        let (_, user) = self.live_token(&mut self.db.get()?, token)?;
+        let (_, user) = self.live_token(&mut self.db.get()?, presented, Expired::Delete)?;
         let event = PasswordReset {
             user: &user,
             client,
@@ -289,6 +342,8 @@ impl ResetService {
         let now = db::now();
         let ip = client.ip_text();
         self.db.get()?.write(|conn| {
+            // The account's row first, as the request resolver does: one lock order.
+            users::lock_in_id_order(conn, &[user.id])?;
             match reset_tokens::consume(conn, &token_hash, now)? {
                 Some(owner) if owner == user.id => {}
                 _ => return Err(ConfirmError::InvalidToken),
@@ -309,17 +364,23 @@ impl ResetService {
         Ok(())
     }
 
-    /// The stored token behind `token`, with its account, if it can still be used. An expired
-    /// token found on the way is deleted (as the package does).
+    /// The stored token behind `presented`, with its account, if it can still be used.
     fn live_token(
         &self,
         conn: &mut Conn,
-        token: &str,
+        presented: &PresentedToken,
+        expired: Expired,
     ) -> Result<(ResetTokenRow, User), TokenError> {
-        let row = reset_tokens::find_by_hash(conn, &self.tokens.hash(token))?
-            .ok_or(TokenError::Invalid)?;
+        let token_hash = self.tokens.hash(&presented.token);
+        let row = match &presented.account {
+            None => reset_tokens::find_by_hash(conn, &token_hash)?,
+            Some(account) => self.claim_account_token(conn, &token_hash, account)?,
+        }
+        .ok_or(TokenError::Invalid)?;
         if row.expires_at <= db::now() {
-            conn.write(|conn| reset_tokens::delete(conn, row.id))?;
+            if expired == Expired::Delete {
+                conn.write(|conn| reset_tokens::delete(conn, row.id))?;
+            }
             return Err(TokenError::Invalid);
         }
         let user = users::find_by_id(conn, row.user_id)?.ok_or(TokenError::Invalid)?;
@@ -328,6 +389,44 @@ impl ResetService {
             return Err(TokenError::Invalid);
         }
         Ok((row, user))
+    }
+
+    /// Compares a code with the named account's live token only: an attempt is taken first
+    /// (so concurrent guesses cannot share one), given back when the code matched, and the
+    /// [`MAX_CODE_ATTEMPTS`]th wrong code deletes the token.
+    fn claim_account_token(
+        &self,
+        conn: &mut Conn,
+        token_hash: &str,
+        account: &ResetIdentifier,
+    ) -> Result<Option<ResetTokenRow>, TokenError> {
+        use subtle::ConstantTimeEq;
+        let key = account.lookup_key();
+        let account_key = match account {
+            ResetIdentifier::Email(_) => AccountKey::Email(&key),
+            ResetIdentifier::Username(_) => AccountKey::Username(&key),
+        };
+        let now = db::now();
+        let matched = conn.write(|conn| {
+            let mut matched = None;
+            for attempt in reset_tokens::take_attempt(conn, account_key, now, MAX_CODE_ATTEMPTS)? {
+                if bool::from(attempt.token_hash.as_bytes().ct_eq(token_hash.as_bytes())) {
+                    reset_tokens::give_back_attempt(conn, attempt.id)?;
+                    matched = Some(attempt.id);
+                } else if attempt.failed_attempts >= MAX_CODE_ATTEMPTS {
+                    reset_tokens::delete(conn, attempt.id)?;
+                    tracing::info!(
+                        token_id = attempt.id,
+                        "reset code deleted after too many wrong attempts"
+                    );
+                }
+            }
+            Ok::<_, diesel::result::Error>(matched)
+        })?;
+        match matched {
+            Some(_) => Ok(reset_tokens::find_by_hash(conn, token_hash)?),
+            None => Ok(None),
+        }
     }
 
     /// Active and (unless the setting is off) with a usable password.
@@ -376,15 +475,31 @@ impl ResetService {
             issued_by_admin,
         }
         .insert(conn)?;
-        let link = self
-            .settings
-            .public_url
-            .join(&format!("/reset-password/{token}"));
+        let link = self.link_for(&token, user);
         Ok(CreatedToken {
             token,
             link,
             expires_at,
         })
+    }
+
+    /// The emailed link for `token`. A number code's link also names its account
+    /// (`?email=…`), so the page checks the code against that account's token alone.
+    fn link_for(&self, token: &str, user: &User) -> String {
+        let path = format!("/reset-password/{token}");
+        let account = match self.settings.lookup_field {
+            LookupField::Email => &user.email,
+            LookupField::Username => &user.username,
+        };
+        match self.settings.account_binding {
+            AccountBinding::Ignored => self.settings.public_url.join(&path),
+            AccountBinding::Accepted | AccountBinding::Required => {
+                let query: String = url::form_urlencoded::Serializer::new(String::new())
+                    .append_pair("email", account)
+                    .finish();
+                self.settings.public_url.join(&format!("{path}?{query}"))
+            }
+        }
     }
 
     /// Runs the `token_created` hooks (the reset mail by default).

@@ -21,6 +21,16 @@ use crate::db::{self, DbConnection, DbError};
 
 /// Requests resolved per transaction.
 const BATCH: i64 = 32;
+/// Immediate retries of a batch the database rolled back, before waiting for the next round.
+const BATCH_RETRIES: u32 = 5;
+
+/// A growing, jittered pause before retrying a rolled-back batch, so two instances that
+/// deadlocked do not collide again in lockstep.
+fn retry_pause(attempt: u32) -> std::time::Duration {
+    use rand::Rng;
+    let base = 5u64 << attempt.min(6);
+    std::time::Duration::from_millis(base + rand::rng().random_range(0..=base))
+}
 
 /// Why one request produced no token (logged, never shown to the requester).
 #[derive(Debug, thiserror::Error)]
@@ -65,27 +75,64 @@ impl From<diesel::result::Error> for IssueError {
 impl ResetService {
     /// Resolves one batch of pending requests; `false` when there were none (or another worker
     /// of this process is already resolving them).
+    ///
+    /// A batch is all or nothing for the database: a deadlock, a serialization failure or a
+    /// busy database rolls the whole batch back into `reset_requests` (nothing accepted is
+    /// lost) and it is tried again at once, a few times with a growing pause, then on the next
+    /// round of the worker.
     pub fn process_requests(&self) -> Result<bool, DbError> {
         let Ok(_turn) = self.resolving.try_lock() else {
             return Ok(false);
         };
-        let now = db::now();
-        let handled = self.db.background().get()?.write(|conn| {
-            let batch = reset_requests::take_batch(conn, BATCH)?;
-            let keys: Vec<&str> = batch.iter().map(|request| request.lookup_key.as_str()).collect();
-            let accounts = self.find_by_lookup_keys(conn, &keys)?;
-            for request in &batch {
-                let account = accounts.get(&request.lookup_key);
-                if let Err(err) = self.resolve(conn, request, account, now) {
-                    tracing::error!(request_id = request.id, error = %crate::error::chain(&err), "reset request dropped");
+        let mut attempt = 0;
+        let handled = loop {
+            match self.resolve_batch() {
+                Ok(handled) => break handled,
+                Err(err) if attempt < BATCH_RETRIES => {
+                    attempt += 1;
+                    tracing::warn!(
+                        attempt,
+                        error = %crate::error::chain(&err),
+                        "reset request batch rolled back; trying again"
+                    );
+                    std::thread::sleep(retry_pause(attempt));
                 }
+                Err(err) => return Err(err),
             }
-            Ok::<_, diesel::result::Error>(batch.len())
-        })?;
+        };
         if handled > 0 {
             self.outbox.notify();
         }
         Ok(handled > 0)
+    }
+
+    /// One transaction: take the oldest requests, lock their accounts in id order, resolve
+    /// each. Only a failing hook (a bug in a template or a custom hook, which a retry cannot
+    /// cure) drops its request; any database error rolls everything back.
+    fn resolve_batch(&self) -> Result<usize, DbError> {
+        let now = db::now();
+        let handled = self.db.background().get()?.write(|conn| {
+            let batch = reset_requests::take_batch(conn, BATCH)?;
+            if batch.is_empty() {
+                return Ok(0);
+            }
+            let keys: Vec<&str> = batch.iter().map(|request| request.lookup_key.as_str()).collect();
+            let accounts = self.find_by_lookup_keys(conn, &keys)?;
+            let ids: Vec<i64> = accounts.values().map(|user| user.id).collect();
+            users::lock_in_id_order(conn, &ids)?;
+            for request in &batch {
+                let account = accounts.get(&request.lookup_key);
+                match self.resolve(conn, request, account, now) {
+                    Ok(()) => {}
+                    Err(ResolveError::Database(err)) => return Err(err),
+                    Err(err @ ResolveError::Hook(_)) => {
+                        tracing::error!(request_id = request.id, error = %crate::error::chain(&err), "reset request dropped: its hook failed");
+                    }
+                }
+            }
+            Ok::<_, diesel::result::Error>(batch.len())
+        })?;
+        Ok(handled)
     }
 
     fn resolve(
@@ -176,6 +223,7 @@ impl ResetService {
             .ok_or_else(|| IssueError::UnknownUser(username.to_owned()))?;
         let client = ClientInfo::default();
         let created = conn.write(|conn| {
+            users::lock_in_id_order(conn, &[user.id])?;
             let created = self.create_token(conn, &user, &client, true)?;
             if send {
                 self.announce(conn, &user, &created, &client)

@@ -164,6 +164,15 @@ impl IpLimits {
         }
     }
 
+    /// Counts one check of a code presented with its account's `email` from `ip`: only the
+    /// per-IP limit applies, since wrong codes already count against that account's token, so
+    /// one client exhausting the global limit never blocks another client's own code.
+    pub fn account_token_check(&self, ip: IpAddr) -> Result<(), Throttled> {
+        self.token_checks
+            .as_ref()
+            .map_or(Ok(()), |limit| limit.check(ip))
+    }
+
     /// `Err` while `ip` is over its failed-login limit (then even a right password is refused).
     pub fn login_allowed(&self, ip: IpAddr) -> Result<(), Throttled> {
         self.login_failures

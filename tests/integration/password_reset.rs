@@ -624,6 +624,8 @@ async fn number_tokens_work_end_to_end(backend: Backend) {
             ("LATCHKEY_TOKEN_GENERATOR", "number"),
             ("LATCHKEY_TOKEN_MIN_NUMBER", "100000"),
             ("LATCHKEY_TOKEN_MAX_NUMBER", "999999"),
+            // The package's token-only form; codes bound to an email: number_codes.rs.
+            ("LATCHKEY_NUMBER_TOKEN_REQUIRES_EMAIL", "false"),
         ],
     )
     .await;

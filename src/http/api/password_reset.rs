@@ -7,11 +7,15 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use serde_json::json;
 
 use super::{post_endpoint, status_ok};
+use crate::config::AccountBinding;
 use crate::http::client::{client_info, limit_key};
-use crate::http::form::{read_fields, Trim};
+use crate::http::errors::FieldErrors;
+use crate::http::form::{check, read_fields, ApiForm, Trim};
 use crate::http::{blocking, ApiError, AppState};
 use crate::passwords::HashError;
-use crate::services::password_reset::{ConfirmError, RequestError, ResetIdentifier, TokenError};
+use crate::services::password_reset::{
+    ConfirmError, PresentedToken, RequestError, ResetIdentifier, TokenError,
+};
 
 /// The package's answer to an unknown, used or expired token.
 pub const INVALID_TOKEN: &str =
@@ -73,21 +77,29 @@ fn request_error(err: RequestError) -> ApiError {
     }
 }
 
-/// `POST {prefix}/validate_token/` with `token`: 200 while the token can be used, never
-/// consuming it.
+/// `POST {prefix}/validate_token/` with `token` (and, for number codes, `email`): 200 while
+/// the token can be used, never consuming it.
 pub async fn validate_token(
     state: web::Data<AppState>,
     req: HttpRequest,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
-    let [token] = read_fields(&req, payload, [("token", Trim::Yes)]).await?;
+    let form = ApiForm::read(&req, payload).await?;
+    let mut errors = FieldErrors::new();
+    let token = form.string("token", Trim::Yes, &mut errors);
+    let account = presented_account(&state, &form, &mut errors);
+    check(errors)?;
+    let presented = PresentedToken {
+        token: token.unwrap_or_default(),
+        account: account.flatten(),
+    };
     let client = client_info(&req, &state.config);
-    state.limits.token_check(limit_key(&client))?;
-    if !state.reset.could_be_token(&token) {
+    count_token_check(&state, &client, &presented)?;
+    if !state.reset.could_be_token(&presented.token) {
         return Err(invalid_token());
     }
     let reset = state.reset.clone();
-    match blocking::run(move || reset.validate(&token)).await? {
+    match blocking::run(move || reset.validate(&presented)).await? {
         Ok(user) if state.config.reset.user_details_on_validation => Ok(HttpResponse::Ok()
             .insert_header(("Cache-Control", "no-store"))
             .json(json!({ "status": "OK", "username": user.username, "email": user.email }))),
@@ -97,28 +109,72 @@ pub async fn validate_token(
     }
 }
 
-/// `POST {prefix}/confirm/` with `token` and `password`.
+/// `POST {prefix}/confirm/` with `token` and `password` (and, for number codes, `email`).
 pub async fn confirm_reset(
     state: web::Data<AppState>,
     req: HttpRequest,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
-    let [password, token] = read_fields(
-        &req,
-        payload,
-        [("password", Trim::No), ("token", Trim::Yes)],
-    )
-    .await?;
+    let form = ApiForm::read(&req, payload).await?;
+    let mut errors = FieldErrors::new();
+    let password = form.string("password", Trim::No, &mut errors);
+    let token = form.string("token", Trim::Yes, &mut errors);
+    let account = presented_account(&state, &form, &mut errors);
+    check(errors)?;
+    let presented = PresentedToken {
+        token: token.unwrap_or_default(),
+        account: account.flatten(),
+    };
     let client = client_info(&req, &state.config);
-    state.limits.token_check(limit_key(&client))?;
-    if !state.reset.could_be_token(&token) {
+    count_token_check(&state, &client, &presented)?;
+    if !state.reset.could_be_token(&presented.token) {
         return Err(invalid_token());
     }
     let reset = state.reset.clone();
-    match blocking::run(move || reset.confirm(&token, password.into(), &client)).await? {
+    let password = password.unwrap_or_default().into();
+    match blocking::run(move || reset.confirm(&presented, password, &client)).await? {
         Ok(()) => Ok(status_ok()),
         Err(err) => Err(confirm_error(err)),
     }
+}
+
+/// The `email` a number code is presented with: `Some(None)` when none was given and none is
+/// needed; `None` when the field is wrong (the error is in `errors`). Ignored for string
+/// tokens, as the package ignores fields it does not know.
+fn presented_account(
+    state: &AppState,
+    form: &ApiForm,
+    errors: &mut FieldErrors,
+) -> Option<Option<ResetIdentifier>> {
+    match state.reset.account_binding() {
+        AccountBinding::Ignored => Some(None),
+        AccountBinding::Accepted if !form.has("email") => Some(None),
+        AccountBinding::Accepted | AccountBinding::Required => {
+            let typed = form.string("email", Trim::Yes, errors)?;
+            match ResetIdentifier::parse(state.config.reset.lookup_field, &typed) {
+                Ok(identifier) => Some(Some(identifier)),
+                Err(invalid) => {
+                    errors.insert("email".to_owned(), vec![invalid.to_string()]);
+                    None
+                }
+            }
+        }
+    }
+}
+
+/// Counts a token check against the client's limits: a code bound to its account is exempt
+/// from the global limit.
+fn count_token_check(
+    state: &AppState,
+    client: &crate::services::ClientInfo,
+    presented: &PresentedToken,
+) -> Result<(), ApiError> {
+    let ip = limit_key(client);
+    match presented.account {
+        Some(_) => state.limits.account_token_check(ip)?,
+        None => state.limits.token_check(ip)?,
+    }
+    Ok(())
 }
 
 fn invalid_token() -> ApiError {

@@ -16,15 +16,52 @@ use secrecy::SecretString;
 
 use super::login::EXPIRED_FORM;
 use super::{read_form, redirect, render, PageError};
+use crate::config::AccountBinding;
 use crate::http::client::{client_info, limit_key};
 use crate::http::form::BLANK;
 use crate::http::{blocking, csrf, AppState};
 use crate::passwords::HashError;
 use crate::services::accounts::PASSWORD_MISMATCH;
-use crate::services::password_reset::{ConfirmError, RequestError, ResetIdentifier, TokenError};
+use crate::services::password_reset::{
+    ConfirmError, PresentedToken, RequestError, ResetIdentifier, TokenError,
+};
 
 /// The session key of a reset token in progress (its value is sealed).
 const RESET_TOKEN: &str = "reset_token";
+/// The session key of the account a number code was mailed for (the link's `email`).
+const RESET_ACCOUNT: &str = "reset_account";
+
+/// The token the session holds, with the account its link named; `None` when there is none.
+fn kept_presented(state: &AppState, session: &Session) -> Option<PresentedToken> {
+    let token = kept_token(state, session)?;
+    let account = match session.get::<String>(RESET_ACCOUNT).ok()? {
+        Some(typed) => Some(ResetIdentifier::parse(state.config.reset.lookup_field, &typed).ok()?),
+        None => None,
+    };
+    Some(PresentedToken { token, account })
+}
+
+/// The `email` query parameter of an emailed link for a number code (see
+/// `ResetService::link_for`); `Err` when the deployment needs one and it is missing or invalid.
+fn link_account(
+    state: &AppState,
+    req: &HttpRequest,
+) -> Result<Option<(String, ResetIdentifier)>, ()> {
+    let binding = state.reset.account_binding();
+    if binding == AccountBinding::Ignored {
+        return Ok(None);
+    }
+    let typed = url::form_urlencoded::parse(req.query_string().as_bytes())
+        .find(|(name, _)| name == "email")
+        .map(|(_, value)| value.trim().to_owned());
+    match typed {
+        Some(typed) => ResetIdentifier::parse(state.config.reset.lookup_field, &typed)
+            .map(|identifier| Some((typed, identifier)))
+            .map_err(|_| ()),
+        None if binding == AccountBinding::Required => Err(()),
+        None => Ok(None),
+    }
+}
 
 /// Stores `token` in the session sealed with the session-token key: session state is a row of the
 /// `sessions` table, and a database dump, a backup or a leftover WAL page must never yield a
@@ -147,17 +184,34 @@ pub async fn reset_link(
     req: HttpRequest,
     token: web::Path<String>,
 ) -> Result<HttpResponse, PageError> {
+    let Ok(account) = link_account(&state, &req) else {
+        return Ok(render(StatusCode::NOT_FOUND, &LinkInvalidPage));
+    };
     let client = client_info(&req, &state.config);
-    state.limits.token_check(limit_key(&client))?;
+    match account {
+        Some(_) => state.limits.account_token_check(limit_key(&client))?,
+        None => state.limits.token_check(limit_key(&client))?,
+    }
     let token = token.into_inner();
     if !state.reset.could_be_token(&token) {
         return Ok(render(StatusCode::NOT_FOUND, &LinkInvalidPage));
     }
-    let (reset, checked) = (state.reset.clone(), token.clone());
-    match blocking::run(move || reset.validate(&checked)).await? {
+    let (typed, identifier) = account.unzip();
+    let presented = PresentedToken {
+        token: token.clone(),
+        account: identifier,
+    };
+    let reset = state.reset.clone();
+    match blocking::run(move || reset.check_link(&presented)).await? {
         Ok(_) => {
             if req.method() != Method::HEAD {
                 keep_token(&state, &session, &token)?;
+                match typed {
+                    Some(typed) => session
+                        .insert(RESET_ACCOUNT, typed)
+                        .map_err(|err| PageError::internal(&err))?,
+                    None => drop(session.remove(RESET_ACCOUNT)),
+                }
             }
             Ok(redirect("/reset-password"))
         }
@@ -171,11 +225,11 @@ pub async fn reset_form(
     state: web::Data<AppState>,
     session: Session,
 ) -> Result<HttpResponse, PageError> {
-    let Some(token) = kept_token(&state, &session) else {
+    let Some(presented) = kept_presented(&state, &session) else {
         return Ok(render(StatusCode::NOT_FOUND, &LinkInvalidPage));
     };
     let reset = state.reset.clone();
-    match blocking::run(move || reset.validate(&token)).await? {
+    match blocking::run(move || reset.check_link(&presented)).await? {
         Ok(_) => Ok(render(
             StatusCode::OK,
             &reset_page(&state, &session, Vec::new(), Vec::new(), None),
@@ -217,11 +271,14 @@ pub async fn reset(
         let page = reset_page(&state, &session, Vec::new(), Vec::new(), Some(EXPIRED_FORM));
         return Ok(render(StatusCode::FORBIDDEN, &page));
     }
-    let Some(token) = kept_token(&state, &session) else {
+    let Some(presented) = kept_presented(&state, &session) else {
         return Ok(render(StatusCode::NOT_FOUND, &LinkInvalidPage));
     };
     let client = client_info(&req, &state.config);
-    state.limits.token_check(limit_key(&client))?;
+    match presented.account {
+        Some(_) => state.limits.account_token_check(limit_key(&client))?,
+        None => state.limits.token_check(limit_key(&client))?,
+    }
     let (password, confirm) = (form.text("password"), form.text("confirm_password"));
     if password != confirm {
         let page = reset_page(
@@ -235,7 +292,7 @@ pub async fn reset(
     }
     let reset = state.reset.clone();
     let password = SecretString::from(password);
-    match blocking::run(move || reset.confirm(&token, password, &client)).await? {
+    match blocking::run(move || reset.confirm(&presented, password, &client)).await? {
         Ok(()) => {
             session.purge();
             Ok(render(StatusCode::OK, &ResetDonePage))

@@ -1,0 +1,1 @@
+ALTER TABLE password_reset_tokens DROP COLUMN failed_attempts;
