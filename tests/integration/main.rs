@@ -15,6 +15,7 @@ mod migrations;
 mod outbox;
 mod pages;
 mod password_reset;
+mod races;
 mod reset_package;
 mod serve_binary;
 mod token_at_rest;
