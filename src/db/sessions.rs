@@ -56,34 +56,53 @@ pub fn created_at(conn: &mut DbConnection, key_hash: &str) -> QueryResult<Option
         .optional()
 }
 
-/// Replaces a session's state and idle expiry; 0 when it no longer exists.
-pub fn update_state(
+/// Which sessions still count: not idle-expired at `now`, created after `born_after` (the
+/// absolute limit).
+#[derive(Debug, Clone, Copy)]
+pub struct Live {
+    /// Now.
+    pub now: NaiveDateTime,
+    /// Now minus the absolute lifetime.
+    pub born_after: NaiveDateTime,
+}
+
+/// Replaces the state and idle expiry of a session that still exists and is still live; 0 when
+/// it was deleted or has expired (it is never re-created: a revoked session stays revoked).
+pub fn update_live(
     conn: &mut DbConnection,
     key_hash: &str,
+    live: Live,
     user_id: Option<i64>,
     state: &str,
     expires_at: NaiveDateTime,
 ) -> QueryResult<usize> {
-    diesel::update(sessions::table.filter(sessions::key_hash.eq(key_hash)))
-        .set((
-            sessions::user_id.eq(user_id),
-            sessions::state.eq(state),
-            sessions::expires_at.eq(expires_at),
-        ))
-        .execute(conn)
+    diesel::update(
+        sessions::table
+            .filter(sessions::key_hash.eq(key_hash))
+            .filter(sessions::expires_at.gt(live.now))
+            .filter(sessions::created_at.gt(live.born_after)),
+    )
+    .set((
+        sessions::user_id.eq(user_id),
+        sessions::state.eq(state),
+        sessions::expires_at.eq(expires_at),
+    ))
+    .execute(conn)
 }
 
-/// Pushes the idle expiry forward, unless it was pushed in the last `granularity` (so a page
-/// view is not a write every time).
+/// Pushes the idle expiry of a session that has not expired at `now` forward, unless it was
+/// pushed in the last `granularity` (so a page view is not a write every time).
 pub fn touch(
     conn: &mut DbConnection,
     key_hash: &str,
+    now: NaiveDateTime,
     expires_at: NaiveDateTime,
     granularity: chrono::Duration,
 ) -> QueryResult<usize> {
     diesel::update(
         sessions::table
             .filter(sessions::key_hash.eq(key_hash))
+            .filter(sessions::expires_at.gt(now))
             .filter(sessions::expires_at.lt(expires_at - granularity)),
     )
     .set(sessions::expires_at.eq(expires_at))

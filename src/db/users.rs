@@ -160,6 +160,33 @@ pub fn set_password_hash(
         .execute(conn)
 }
 
+/// Like [`set_password_hash`], but only while the account's stamp is still `stamp` (the one
+/// the current password was verified under); returns the new stamp, or `None` when another
+/// change got there first. Concurrent changes are serialised by this condition: the database
+/// re-checks it on the row's latest version, so exactly one of them wins.
+pub fn set_password_hash_if_stamp(
+    conn: &mut DbConnection,
+    id: i64,
+    stamp: i64,
+    password_hash: &str,
+    now: NaiveDateTime,
+) -> QueryResult<Option<i64>> {
+    diesel::update(
+        users::table
+            .find(id)
+            .filter(users::password_stamp.eq(stamp)),
+    )
+    .set((
+        users::password_hash.eq(password_hash),
+        users::password_stamp.eq(users::password_stamp + 1),
+        users::password_changed_at.eq(now),
+        users::updated_at.eq(now),
+    ))
+    .returning(users::password_stamp)
+    .get_result(conn)
+    .optional()
+}
+
 /// Replaces a hash with an upgraded one of the *same* password: the stamp is kept, because
 /// nothing about the account's credentials changed.
 pub fn upgrade_password_hash(

@@ -7,6 +7,12 @@
 //!   `LATCHKEY_SESSION_TTL` after it was created (absolute timeout), checked on every load.
 //! * The logged-in account is copied from the state into `user_id`, so logging out everywhere or
 //!   changing the password deletes the account's sessions with one statement.
+//! * Revocation is final. A request that loaded the session before it was deleted (logout, log out
+//!   everywhere, a password change or reset) writes back only to a row that still exists and is
+//!   still live; finding none, it continues in a *new anonymous* session: the account keys are
+//!   dropped, so neither the old key nor the login can come back. A session's creation time is
+//!   fixed when it is saved and every update computes its expiry from it, so activity never
+//!   moves the absolute limit; only a real login (which renews the id) starts a new lifetime.
 
 use std::collections::HashMap;
 
@@ -22,6 +28,11 @@ use crate::secrets::TokenHasher;
 
 /// The state key holding the logged-in account's id.
 pub const USER_ID: &str = "user_id";
+/// The state key holding the password stamp the session was logged in under.
+pub const STAMP: &str = "stamp";
+/// The state keys that make a session a logged-in one; a session that has to continue under a
+/// new key because its row is gone loses them.
+const ACCOUNT_KEYS: [&str; 2] = [USER_ID, STAMP];
 /// Idle expiry is written at most this often per session (a page view is not always a write).
 const TOUCH_GRANULARITY: chrono::Duration = chrono::Duration::seconds(60);
 
@@ -130,7 +141,7 @@ impl SessionStore for DbSessionStore {
     async fn update(
         &self,
         session_key: SessionKey,
-        state: HashMap<String, String>,
+        mut state: HashMap<String, String>,
         ttl: &CookieDuration,
     ) -> Result<SessionKey, UpdateError> {
         let text =
@@ -147,16 +158,24 @@ impl SessionStore for DbSessionStore {
                 return Ok(false);
             };
             let expires_at = store.expiry(created_at, now);
-            Ok(conn
-                .write(|conn| sessions::update_state(conn, &hash, user_id, &text, expires_at))?
-                == 1)
+            let live = sessions::Live {
+                now,
+                born_after: now - store.absolute,
+            };
+            Ok(conn.write(|conn| {
+                sessions::update_live(conn, &hash, live, user_id, &text, expires_at)
+            })? == 1)
         })
         .await
         .map_err(UpdateError::Other)?;
         if updated {
             Ok(session_key)
         } else {
-            // Revoked or expired meanwhile: continue in a new session, never the old key.
+            // Revoked or expired meanwhile: this request's other values carry on in a new,
+            // anonymous session; never the old key, never the account.
+            for key in ACCOUNT_KEYS {
+                state.remove(key);
+            }
             self.save(state, ttl)
                 .await
                 .map_err(|err| UpdateError::Other(err.into()))
@@ -174,7 +193,9 @@ impl SessionStore for DbSessionStore {
             let mut conn = store.db.get()?;
             if let Some(created_at) = sessions::created_at(&mut conn, &hash)? {
                 let expires_at = store.expiry(created_at, now);
-                conn.write(|conn| sessions::touch(conn, &hash, expires_at, TOUCH_GRANULARITY))?;
+                conn.write(|conn| {
+                    sessions::touch(conn, &hash, now, expires_at, TOUCH_GRANULARITY)
+                })?;
             }
             Ok(())
         })

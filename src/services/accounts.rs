@@ -3,14 +3,21 @@
 //! * **Login** costs the same whatever the account: one look-up, one argon2id verification
 //!   (against a dummy hash when the account is unknown or has no password), one write to the
 //!   failure counter. An inactive account fails like a wrong password. Failures are counted per
-//!   client IP (in memory) and per account (in the database, so across instances; unknown login
-//!   names get a counter of their own, so a `429` reveals nothing). While over a limit, even the
-//!   right password gets `429`; a password reset clears the account's counter.
+//!   client IP (in memory) and per account and IP (in the database, so across instances). The
+//!   account counter's key is the account when the typed name resolves to one, however it was
+//!   spelled, else the canonical form of what was typed, so an unknown name is limited across
+//!   its spellings exactly like a known one ([`failure_key`]). Each limit is *reserved* before
+//!   the password is verified and given back on success, so concurrent guesses cannot
+//!   overshoot it. While over a limit, even the right password gets `429`; a password reset
+//!   clears the account's counter.
 //! * **Bearer tokens** are 256-bit random, stored as HMAC-SHA256, expire after
 //!   `LATCHKEY_API_TOKEN_TTL`, and die with a password change (their password stamp no longer
 //!   matches), on logout, and with their account's deactivation.
-//! * **Change password** needs the current password and is limited per account; on success every
-//!   other credential of the account is revoked, the calling token moves to the new stamp.
+//! * **Change password** needs the current password and is limited per account (reserved before
+//!   the current password is verified, like login). The change is conditional on the password
+//!   stamp the current password was verified under, so of concurrent changes exactly one wins
+//!   and the others are told their current password is wrong. The winner revokes every other
+//!   credential of the account and moves the calling token to the new stamp, in one transaction.
 
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -24,7 +31,9 @@ use crate::config::PublicUrl;
 use crate::db::api_tokens::{self, NewApiToken};
 use crate::db::users::{self, User};
 use crate::db::{self, login_throttles, Db, DbConnection, DbError};
-use crate::domain::{canonical_key, random_bytes, NewPassword, PasswordRules, Violation};
+use crate::domain::{
+    canonical_key, random_bytes, EmailAddress, NewPassword, PasswordRules, Violation,
+};
 use crate::passwords::{HashError, PasswordHasher, Verification};
 use crate::secrets::TokenHasher;
 use crate::services::outbox::{self, NewEmail, Outbox, KIND_PASSWORD_CHANGED};
@@ -188,18 +197,24 @@ impl AccountService {
         let now = db::now();
         let mut conn = self.db.get()?;
         let user = users::find_for_login(&mut conn, login, &canonical_key(login))?;
-        let key = throttle_key(user.as_ref(), login, from);
-        let counted = login_throttles::find(&mut conn, &key)?;
-        if let Some(wait) = over_limit(counted, self.settings.login_failures_per_account_ip, now) {
+        let key = failure_key(user.as_ref().map(|user| user.id), login, from);
+        let rate = self.settings.login_failures_per_account_ip;
+        if let Some(wait) = take(&mut conn, rate, &key, now)? {
             return Err(LoginError::Throttled(wait));
         }
         drop(conn);
         let stored = user.as_ref().and_then(|user| user.password_hash.as_deref());
-        let verdict = self.hasher.verify(password, stored)?;
+        let verdict = match self.hasher.verify(password, stored) {
+            Ok(verdict) => verdict,
+            Err(err) => {
+                self.give_back(rate, &key);
+                return Err(err.into());
+            }
+        };
         let mut conn = self.db.get()?;
         match (verdict, user) {
             (Verification::Valid { needs_rehash }, Some(user)) if user.is_active => {
-                if counted.is_some() {
+                if rate.is_some() {
                     conn.write(|conn| login_throttles::clear(conn, &key))?;
                 }
                 if needs_rehash {
@@ -207,14 +222,8 @@ impl AccountService {
                 }
                 Ok(user)
             }
-            _ => {
-                if let Some(rate) = self.settings.login_failures_per_account_ip {
-                    conn.write(|conn| {
-                        login_throttles::record_failure(conn, &key, now, window_open(now, rate))
-                    })?;
-                }
-                Err(LoginError::Invalid)
-            }
+            // The unit taken above is this failure.
+            _ => Err(LoginError::Invalid),
         }
     }
 
@@ -303,16 +312,10 @@ impl AccountService {
         use secrecy::ExposeSecret;
         let now = db::now();
         let key = format!("change:{}", user.id);
-        let mut conn = self.db.get()?;
-        if let Some(wait) = blocked(
-            &mut conn,
-            self.settings.password_changes_per_account,
-            &key,
-            now,
-        )? {
+        let rate = self.settings.password_changes_per_account;
+        if let Some(wait) = take(&mut self.db.get()?, rate, &key, now)? {
             return Err(ChangeError::Throttled(wait));
         }
-        drop(conn);
         let mut problems = ChangeProblems::default();
         if new.expose_secret() != confirm.expose_secret() {
             problems.confirm_password = Some(PASSWORD_MISMATCH);
@@ -325,8 +328,15 @@ impl AccountService {
                     None
                 }
             };
-        if self.hasher.verify(old, user.password_hash.as_deref())? == Verification::Invalid {
-            problems.old_password = Some(WRONG_OLD_PASSWORD);
+        // `user` was read with the stamp `user.password_stamp`; the change below only happens
+        // while that stamp is still current, so this verification stays meaningful.
+        match self.hasher.verify(old, user.password_hash.as_deref()) {
+            Ok(Verification::Invalid) => problems.old_password = Some(WRONG_OLD_PASSWORD),
+            Ok(Verification::Valid { .. }) => {}
+            Err(err) => {
+                self.give_back(rate, &key);
+                return Err(err.into());
+            }
         }
         let (
             Some(password),
@@ -337,20 +347,32 @@ impl AccountService {
             },
         ) = (accepted, &problems)
         else {
-            if let Some(rate) = self.settings.password_changes_per_account {
-                self.db.get()?.write(|conn| {
-                    login_throttles::record_failure(conn, &key, now, window_open(now, rate))
-                })?;
-            }
+            // The unit taken above is this failure.
             return Err(ChangeError::Invalid(problems));
         };
-        let hash = self.hasher.hash(&password)?;
+        let hash = match self.hasher.hash(&password) {
+            Ok(hash) => hash,
+            Err(err) => {
+                self.give_back(rate, &key);
+                return Err(err.into());
+            }
+        };
         let ip = client.ip_text();
         self.db.get()?.write(|conn| {
-            users::set_password_hash(conn, user.id, &hash, now)?;
+            let Some(stamp) =
+                users::set_password_hash_if_stamp(conn, user.id, user.password_stamp, &hash, now)?
+            else {
+                // Another change (or a reset) won: the password verified above is no longer
+                // the current one. Nothing is written; the unit taken above stays spent, as
+                // for any refused change.
+                return Err(ChangeError::Invalid(ChangeProblems {
+                    old_password: Some(WRONG_OLD_PASSWORD),
+                    ..ChangeProblems::default()
+                }));
+            };
             credentials::revoke_after_password_change(conn, user.id, keep)?;
             if let Some(token_id) = keep.api_token {
-                api_tokens::restamp(conn, token_id, user.password_stamp + 1)?;
+                api_tokens::restamp(conn, token_id, stamp)?;
             }
             login_throttles::clear(conn, &key)?;
             crate::db::audit::NewAuditEvent {
@@ -365,6 +387,22 @@ impl AccountService {
         self.outbox.notify();
         tracing::info!(user_id = user.id, "password changed");
         Ok(())
+    }
+
+    /// Returns a unit of `key`'s limit for an attempt that was not a failure (best effort: an
+    /// error only leaves the attempt counted).
+    fn give_back(&self, rate: Option<Rate>, key: &str) {
+        let Some(rate) = rate else {
+            return;
+        };
+        let now = db::now();
+        let returned = self.db.get().and_then(|mut conn| {
+            conn.write(|conn| login_throttles::give_back(conn, key, window_open(now, rate)))
+                .map_err(DbError::from)
+        });
+        if let Err(err) = returned {
+            tracing::warn!(error = %err, "a rate-limit unit could not be given back");
+        }
     }
 
     fn queue_notice(
@@ -414,13 +452,23 @@ impl AccountService {
     }
 }
 
-/// The failure counter a login attempt counts against: the account's when it exists (whatever
-/// name was typed), else the typed name's; always together with the client's address, so
-/// failures from one place never lock the account out elsewhere (SPEC §8: account+IP).
-fn throttle_key(user: Option<&User>, login: &str, from: IpAddr) -> String {
-    match user {
-        Some(user) => format!("{}{from}", account_throttle_prefix(user.id)),
-        None => format!("name:{}@{from}", canonical_key(login)),
+/// The key of the failed-login limit (always together with the client's address, so failures
+/// from one place never lock the account out elsewhere). It depends only on *which account*
+/// the typed name means, never on how it was spelled or whether the account exists: the
+/// account's id when the name resolves to one (by username or by email), else the canonical
+/// form of what was typed (an email address by its canonical key, anything else NFKC and case
+/// folded), so `zed`, `ZED` and `ｚｅｄ` share one counter just as `bob`, `BOB` and
+/// `bob@example.com` do.
+pub fn failure_key(account: Option<i64>, typed: &str, from: IpAddr) -> String {
+    match account {
+        Some(id) => format!("{}{from}", account_throttle_prefix(id)),
+        None => {
+            let canonical = match EmailAddress::parse(typed) {
+                Ok(email) => email.canonical(),
+                Err(_) => canonical_key(typed),
+            };
+            format!("name:{canonical}@{from}")
+        }
     }
 }
 
@@ -433,27 +481,53 @@ fn window_open(now: NaiveDateTime, rate: Rate) -> NaiveDateTime {
     now - chrono::Duration::from_std(rate.period).unwrap_or(chrono::Duration::MAX)
 }
 
-/// How long `key` must still wait, if it is over `rate`.
-fn blocked(
-    conn: &mut DbConnection,
+/// Takes one unit of `key`'s allowance before an attempt is checked; `Some(wait)` while its
+/// window is used up. No limit, nothing to take.
+fn take(
+    conn: &mut db::Conn,
     rate: Option<Rate>,
     key: &str,
     now: NaiveDateTime,
-) -> diesel::QueryResult<Option<Duration>> {
-    Ok(over_limit(login_throttles::find(conn, key)?, rate, now))
+) -> Result<Option<Duration>, DbError> {
+    let Some(rate) = rate else {
+        return Ok(None);
+    };
+    let limit = i32::try_from(rate.count).unwrap_or(i32::MAX);
+    let taken =
+        conn.write(|conn| login_throttles::take(conn, key, now, window_open(now, rate), limit))?;
+    Ok(taken.err().map(|start| {
+        let ends = start + chrono::Duration::from_std(rate.period).unwrap_or(chrono::Duration::MAX);
+        (ends - now).to_std().unwrap_or(Duration::from_secs(1))
+    }))
 }
 
-/// How long a key with these failures must still wait, if it is over `rate`.
-fn over_limit(
-    counted: Option<(NaiveDateTime, i32)>,
-    rate: Option<Rate>,
-    now: NaiveDateTime,
-) -> Option<Duration> {
-    let rate = rate?;
-    let (start, failures) = counted?;
-    if failures < rate.count as i32 || start <= window_open(now, rate) {
-        return None;
+#[cfg(test)]
+mod tests {
+    use super::failure_key;
+
+    #[test]
+    fn failure_keys_follow_the_account_not_the_spelling() {
+        let here = "192.0.2.1".parse().unwrap();
+        let there = "192.0.2.2".parse().unwrap();
+        assert_eq!(failure_key(Some(7), "bob", here), "user:7@192.0.2.1");
+        assert_eq!(
+            failure_key(Some(7), "BOB@example.com", here),
+            failure_key(Some(7), "bob", here),
+            "a resolved account is keyed by its id, whatever was typed"
+        );
+        let zed = failure_key(None, "zed", here);
+        for spelling in ["ZED", " Zed ", "\u{ff5a}\u{ff45}\u{ff44}"] {
+            assert_eq!(failure_key(None, spelling, here), zed, "{spelling:?}");
+        }
+        assert_eq!(
+            failure_key(None, "Zed@Example.COM", here),
+            failure_key(None, "zed@example.com", here)
+        );
+        assert_ne!(failure_key(None, "zed", there), zed, "per client address");
+        assert_ne!(
+            failure_key(None, "user:7", here),
+            failure_key(Some(7), "bob", here),
+            "a typed name can never reach an account's counter"
+        );
     }
-    let ends = start + chrono::Duration::from_std(rate.period).unwrap_or(chrono::Duration::MAX);
-    Some((ends - now).to_std().unwrap_or(Duration::from_secs(1)))
 }

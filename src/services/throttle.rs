@@ -68,9 +68,10 @@ fn quota(rate: Rate) -> Quota {
         .allow_burst(burst)
 }
 
-/// Failures per client IP in a fixed window, which can be checked without counting: a login
-/// is refused while its address is over the limit, but only a *failed* login counts. governor
-/// has no such "peek", hence this small counter.
+/// Failed logins per client IP in a fixed window. A unit is *taken* before the password is
+/// checked and given back when the login succeeds (or is refused for another reason), so N
+/// concurrent guesses cost N units and at most the limit is ever checked; only failures keep
+/// their unit. governor cannot give a unit back, hence this small counter.
 #[derive(Debug)]
 pub struct FailureWindow {
     rate: Rate,
@@ -91,22 +92,9 @@ impl FailureWindow {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    /// `Err` while `ip` has used up its failures for the current window.
-    fn check(&self, ip: IpAddr) -> Result<(), Throttled> {
-        match self.lock().get(&ip) {
-            Some((start, count))
-                if *count >= self.rate.count && start.elapsed() < self.rate.period =>
-            {
-                Err(Throttled {
-                    retry_after: self.rate.period.saturating_sub(start.elapsed()),
-                })
-            }
-            _ => Ok(()),
-        }
-    }
-
-    /// Counts one failure from `ip`.
-    fn record(&self, ip: IpAddr) {
+    /// Takes one unit for `ip` (returning its window's start), or `Err` while the current
+    /// window is used up.
+    fn take(&self, ip: IpAddr) -> Result<Instant, Throttled> {
         let mut windows = self.lock();
         if windows.len() >= 4 * SWEEP_EVERY as usize {
             let period = self.rate.period;
@@ -116,7 +104,46 @@ impl FailureWindow {
         if entry.0.elapsed() >= self.rate.period {
             *entry = (Instant::now(), 0);
         }
-        entry.1 = entry.1.saturating_add(1);
+        if entry.1 >= self.rate.count {
+            return Err(Throttled {
+                retry_after: self.rate.period.saturating_sub(entry.0.elapsed()),
+            });
+        }
+        entry.1 += 1;
+        Ok(entry.0)
+    }
+
+    /// Returns a unit taken in the window that started at `window` (a later window owes
+    /// nothing).
+    fn give_back(&self, ip: IpAddr, window: Instant) {
+        if let Some(entry) = self.lock().get_mut(&ip) {
+            if entry.0 == window {
+                entry.1 = entry.1.saturating_sub(1);
+            }
+        }
+    }
+}
+
+/// A login attempt holding one unit of its address's failure limit. Dropping it gives the unit
+/// back; [`LoginAttempt::failed`] keeps it.
+#[must_use = "dropping the attempt gives its unit back at once"]
+#[derive(Debug)]
+pub struct LoginAttempt<'a> {
+    taken: Option<(&'a FailureWindow, IpAddr, Instant)>,
+}
+
+impl LoginAttempt<'_> {
+    /// The login failed: the unit stays spent.
+    pub fn failed(mut self) {
+        self.taken = None;
+    }
+}
+
+impl Drop for LoginAttempt<'_> {
+    fn drop(&mut self) {
+        if let Some((limit, ip, window)) = self.taken.take() {
+            limit.give_back(ip, window);
+        }
     }
 }
 
@@ -173,18 +200,15 @@ impl IpLimits {
             .map_or(Ok(()), |limit| limit.check(ip))
     }
 
-    /// `Err` while `ip` is over its failed-login limit (then even a right password is refused).
-    pub fn login_allowed(&self, ip: IpAddr) -> Result<(), Throttled> {
-        self.login_failures
-            .as_ref()
-            .map_or(Ok(()), |limit| limit.check(ip))
-    }
-
-    /// Counts one failed login from `ip`.
-    pub fn login_failed(&self, ip: IpAddr) {
-        if let Some(limit) = &self.login_failures {
-            limit.record(ip);
-        }
+    /// Takes one unit of `ip`'s failed-login limit before the password is checked; `Err` while
+    /// it is used up (then even a right password is refused). Call [`LoginAttempt::failed`] when
+    /// the login fails; otherwise the unit comes back when the attempt is dropped.
+    pub fn login_attempt(&self, ip: IpAddr) -> Result<LoginAttempt<'_>, Throttled> {
+        let taken = match &self.login_failures {
+            Some(limit) => Some((limit, ip, limit.take(ip)?)),
+            None => None,
+        };
+        Ok(LoginAttempt { taken })
     }
 }
 
@@ -211,5 +235,38 @@ mod tests {
             limit.check("192.0.2.2".parse().unwrap()).is_ok(),
             "other clients are unaffected"
         );
+    }
+
+    fn login_limits(count: u32) -> IpLimits {
+        IpLimits {
+            reset_requests: None,
+            token_checks: None,
+            token_checks_global: None,
+            login_failures: Some(FailureWindow::new(Rate {
+                count,
+                period: Duration::from_secs(3600),
+            })),
+        }
+    }
+
+    #[test]
+    fn attempts_in_flight_hold_units_and_only_failures_keep_them() {
+        let limits = login_limits(2);
+        let ip: IpAddr = "192.0.2.1".parse().unwrap();
+        let first = limits.login_attempt(ip).unwrap();
+        let second = limits.login_attempt(ip).unwrap();
+        assert!(
+            limits.login_attempt(ip).is_err(),
+            "two attempts in flight use up a limit of two"
+        );
+        drop(first);
+        second.failed();
+        let third = limits
+            .login_attempt(ip)
+            .expect("a success gave its unit back");
+        third.failed();
+        let refused = limits.login_attempt(ip).unwrap_err();
+        assert!(refused.retry_after_secs() > 3000, "{refused:?}");
+        assert!(limits.login_attempt("192.0.2.2".parse().unwrap()).is_ok());
     }
 }

@@ -17,6 +17,7 @@ mod number_codes;
 mod outbox;
 mod pages;
 mod password_reset;
+mod races;
 mod reset_package;
 mod serve_binary;
 mod timing;

@@ -44,7 +44,7 @@ pub async fn login(
 ) -> Result<HttpResponse, ApiError> {
     let client = client_info(&req, &state.config);
     let ip = limit_key(&client);
-    state.limits.login_allowed(ip)?;
+    let attempt = state.limits.login_attempt(ip)?;
     let [username, password] = read_fields(
         &req,
         payload,
@@ -65,7 +65,7 @@ pub async fn login(
             "expires_at": issued.expires_at.and_utc().to_rfc3339_opts(SecondsFormat::Secs, true),
         }))),
         Err(LoginError::Invalid) => {
-            state.limits.login_failed(ip);
+            attempt.failed();
             Err(ApiError::Unauthorized(INVALID_LOGIN.to_owned()))
         }
         Err(LoginError::Throttled(wait)) => Err(throttled(wait)),

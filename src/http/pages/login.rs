@@ -89,10 +89,13 @@ pub async fn login(
     }
     let client = client_info(&req, &state.config);
     let ip = limit_key(&client);
-    if let Err(throttled) = state.limits.login_allowed(ip) {
-        let page = again(StatusCode::TOO_MANY_REQUESTS, TOO_MANY);
-        return Ok(retry_after(page, throttled.retry_after_secs()));
-    }
+    let attempt = match state.limits.login_attempt(ip) {
+        Ok(attempt) => attempt,
+        Err(throttled) => {
+            let page = again(StatusCode::TOO_MANY_REQUESTS, TOO_MANY);
+            return Ok(retry_after(page, throttled.retry_after_secs()));
+        }
+    };
     let (accounts, login_name) = (state.accounts.clone(), username.clone());
     let password = SecretString::from(form.text("password"));
     match blocking::run(move || accounts.verify_credentials(&login_name, &password, ip)).await? {
@@ -102,7 +105,7 @@ pub async fn login(
             Ok(redirect(&next))
         }
         Err(LoginError::Invalid) => {
-            state.limits.login_failed(ip);
+            attempt.failed();
             Ok(again(StatusCode::UNAUTHORIZED, INVALID_LOGIN))
         }
         Err(LoginError::Throttled(wait)) => {

@@ -5,11 +5,8 @@ use actix_web::web;
 
 use super::PageError;
 use crate::db::users::User;
-use crate::http::session_store::USER_ID;
+use crate::http::session_store::{STAMP, USER_ID};
 use crate::http::{blocking, AppState};
-
-/// The state key holding the password stamp the session was logged in under.
-const STAMP: &str = "stamp";
 
 /// The account logged in to this session, if it is still active and its password has not
 /// changed since (a session from before a password change is worthless).
