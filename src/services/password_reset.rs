@@ -309,8 +309,9 @@ impl ResetService {
         Ok(())
     }
 
-    /// The stored token behind `token`, with its account, if it can still be used. An expired
-    /// token found on the way is deleted (as the package does).
+    /// The stored token behind `token`, with its account, if it can still be used. A lookup
+    /// never writes: an expired token is left for the purge, since GET and HEAD of a reset link
+    /// (mail scanners) must change nothing.
     fn live_token(
         &self,
         conn: &mut Conn,
@@ -319,7 +320,6 @@ impl ResetService {
         let row = reset_tokens::find_by_hash(conn, &self.tokens.hash(token))?
             .ok_or(TokenError::Invalid)?;
         if row.expires_at <= db::now() {
-            conn.write(|conn| reset_tokens::delete(conn, row.id))?;
             return Err(TokenError::Invalid);
         }
         let user = users::find_by_id(conn, row.user_id)?.ok_or(TokenError::Invalid)?;
