@@ -83,8 +83,9 @@ pub fn run(cli: Cli, config: Config) -> anyhow::Result<()> {
 
 fn serve(config: Config, migrate: bool) -> anyhow::Result<()> {
     actix_web::rt::System::new().block_on(async move {
+        let client_ip = crate::http::client::describe(&config);
         let app = Application::build(config, migrate).await?;
-        tracing::info!(address = %app.address(), "latchkey is listening");
+        tracing::info!(address = %app.address(), %client_ip, "latchkey is listening");
         app.run_until_stopped()
             .await
             .context("the HTTP server failed")

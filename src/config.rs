@@ -20,6 +20,7 @@
 //! | `LATCHKEY_LOOKUP_FIELD` | `email` |
 //! | `LATCHKEY_REQUIRE_USABLE_PASSWORD` | `true` |
 //! | `LATCHKEY_CLIENT_IP_HEADER` | unset (peer address) |
+//! | `LATCHKEY_TRUSTED_PROXIES` | the TCP peer only (needs `LATCHKEY_CLIENT_IP_HEADER`) |
 //! | `LATCHKEY_TOKEN_GENERATOR` | `string` (`LATCHKEY_TOKEN_MIN_LENGTH`/`MAX_LENGTH` 64/64; `LATCHKEY_TOKEN_MIN_NUMBER`/`MAX_NUMBER` 100000/999999) |
 //! | `LATCHKEY_NUMBER_TOKEN_REQUIRES_EMAIL` | `true` (number codes only: `validate_token/` and `confirm/` need the account's `email`) |
 //! | `LATCHKEY_PASSWORD_MIN_LENGTH` | `12` |
@@ -47,11 +48,13 @@
 
 mod database_url;
 mod limits;
+mod proxies;
 mod sections;
 pub mod values;
 
 pub use database_url::DatabaseUrl;
 pub use limits::RateLimits;
+pub use proxies::TrustedProxies;
 pub use sections::{
     AccountBinding, Argon2Cost, EmailBackend, EmailConfig, LogConfig, LogFormat, LookupField,
     PasswordPolicy, ResetConfig, TokenGeneratorConfig,
@@ -87,6 +90,8 @@ pub struct Config {
     pub session_idle_timeout: Duration,
     /// Header to take the client address from (behind a trusted proxy only).
     pub client_ip_header: Option<String>,
+    /// Peers whose `client_ip_header` is believed, and hops skipped inside it.
+    pub trusted_proxies: TrustedProxies,
     /// Rules for new passwords and the hashing cost.
     pub passwords: PasswordPolicy,
     /// Outbox delivery.
@@ -143,6 +148,18 @@ impl Config {
     /// process environment.
     pub fn from_vars(lookup: &dyn Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         let vars = Vars(lookup);
+        let client_ip_header = vars.parse("LATCHKEY_CLIENT_IP_HEADER", None, parse_header_name)?;
+        let trusted_proxies = vars.parse(
+            "LATCHKEY_TRUSTED_PROXIES",
+            TrustedProxies::default(),
+            |raw| match &client_ip_header {
+                // Listing proxies without naming their header would silently do nothing.
+                None => Err("to be set only together with LATCHKEY_CLIENT_IP_HEADER \
+                             (without a header the TCP peer is always the client)"
+                    .to_owned()),
+                Some(_) => TrustedProxies::parse(raw),
+            },
+        )?;
         Ok(Self {
             database_url: vars.parse(
                 "DATABASE_URL",
@@ -178,7 +195,8 @@ impl Config {
                 Duration::from_secs(30 * 60),
                 values::duration,
             )?,
-            client_ip_header: vars.parse("LATCHKEY_CLIENT_IP_HEADER", None, parse_header_name)?,
+            client_ip_header,
+            trusted_proxies,
             passwords: PasswordPolicy::from_vars(&vars)?,
             email: EmailConfig::from_vars(&vars)?,
             log: LogConfig::from_vars(&vars)?,
@@ -287,6 +305,34 @@ mod tests {
         let err = config(&[("LATCHKEY_RESET_TOKEN_TTL", "soon")]).unwrap_err();
         assert_eq!(err.variable, "LATCHKEY_RESET_TOKEN_TTL");
         assert!(err.to_string().contains("duration"));
+    }
+
+    #[test]
+    fn trusted_proxies_need_the_header_and_valid_ranges() {
+        let default = config(&[("LATCHKEY_CLIENT_IP_HEADER", "X-Forwarded-For")]).unwrap();
+        assert_eq!(default.trusted_proxies, TrustedProxies::PeerOnly);
+        let listed = config(&[
+            ("LATCHKEY_CLIENT_IP_HEADER", "Forwarded"),
+            (
+                "LATCHKEY_TRUSTED_PROXIES",
+                "10.0.0.0/8, 127.0.0.1, fd00::/8",
+            ),
+        ])
+        .unwrap();
+        assert_eq!(listed.client_ip_header.as_deref(), Some("forwarded"));
+        assert!(listed
+            .trusted_proxies
+            .is_listed("10.2.3.4".parse().unwrap()));
+        for pairs in [
+            vec![("LATCHKEY_TRUSTED_PROXIES", "127.0.0.1")],
+            vec![
+                ("LATCHKEY_CLIENT_IP_HEADER", "X-Forwarded-For"),
+                ("LATCHKEY_TRUSTED_PROXIES", "10.0.0.0/40"),
+            ],
+        ] {
+            let err = config(&pairs).unwrap_err();
+            assert_eq!(err.variable, "LATCHKEY_TRUSTED_PROXIES", "{err}");
+        }
     }
 
     #[test]

@@ -3,6 +3,7 @@
 
 pub mod account;
 pub mod assets;
+pub mod failures;
 pub mod login;
 pub mod reset;
 pub mod session;
@@ -11,44 +12,54 @@ use actix_session::config::{CookieContentSecurity, PersistentSession, TtlExtensi
 use actix_session::SessionMiddleware;
 use actix_web::cookie::{time, Key, SameSite};
 use actix_web::http::{header, StatusCode};
+use actix_web::middleware::from_fn;
 use actix_web::{guard, web, HttpRequest, HttpResponse, ResponseError};
 use askama::Template;
 
 use super::form::ApiForm;
 use super::session_store::DbSessionStore;
 use super::AppState;
+pub use failures::PageError;
 
-/// Mounts every page, inside the session middleware (the API never gets a session).
+/// Mounts every page, inside the session middleware (the API never gets a session). Around it,
+/// a failure of the session store becomes the 503 page, and a malformed query string the 400
+/// page, so a browser never sees a bare 500 or framework text.
+///
+/// The middleware wraps each page resource rather than the scope: the failure guard keeps a
+/// handle on the request to answer with, which actix allows only once routing is done.
 pub fn routes(state: &AppState) -> impl FnOnce(&mut web::ServiceConfig) {
-    let sessions = session_middleware(state);
+    let state = state.clone();
     move |cfg| {
+        let page = |path: &str| {
+            web::resource(path)
+                .wrap(session_middleware(&state))
+                .wrap(from_fn(failures::storage_failures_as_pages))
+        };
         cfg.service(
             web::scope("")
-                .wrap(sessions)
-                .service(web::resource("/").route(readable().to(login::home)))
+                .app_data(failures::query_config())
+                .app_data(failures::path_config())
+                .service(page("/").route(readable().to(login::home)))
                 .service(
-                    web::resource("/login")
+                    page("/login")
                         .route(readable().to(login::login_form))
                         .post(login::login),
                 )
-                .service(web::resource("/logout").post(login::logout))
+                .service(page("/logout").post(login::logout))
                 .service(
-                    web::resource("/forgot-password")
+                    page("/forgot-password")
                         .route(readable().to(reset::forgot_form))
                         .post(reset::forgot),
                 )
+                .service(page("/reset-password/{token}").route(readable().to(reset::reset_link)))
                 .service(
-                    web::resource("/reset-password/{token}")
-                        .route(readable().to(reset::reset_link)),
-                )
-                .service(
-                    web::resource("/reset-password")
+                    page("/reset-password")
                         .route(readable().to(reset::reset_form))
                         .post(reset::reset),
                 )
-                .service(web::resource("/account").route(readable().to(account::account)))
+                .service(page("/account").route(readable().to(account::account)))
                 .service(
-                    web::resource("/account/password")
+                    page("/account/password")
                         .route(readable().to(account::password_form))
                         .post(account::change_password),
                 )
@@ -129,100 +140,4 @@ pub async fn read_form(req: &HttpRequest, payload: web::Payload) -> Result<ApiFo
     ApiForm::read(req, payload)
         .await
         .map_err(|_| PageError::BadRequest)
-}
-
-#[derive(Template)]
-#[template(path = "pages/error.html")]
-struct ErrorPage<'a> {
-    title: &'a str,
-    message: &'a str,
-}
-
-/// A failure that ends in an error page rather than a form.
-#[derive(Debug)]
-pub enum PageError {
-    /// The form could not be read.
-    BadRequest,
-    /// A form arrived without a valid CSRF token (and cannot be shown again).
-    Forbidden,
-    /// Too many attempts; retry after this many seconds.
-    TooManyRequests(u64),
-    /// The database or the hasher is down or saturated (cause logged).
-    Unavailable,
-    /// A bug (cause logged).
-    Internal,
-}
-
-impl PageError {
-    /// A 500 whose cause is logged here.
-    pub fn internal(cause: &dyn std::error::Error) -> Self {
-        tracing::error!(error = %crate::error::chain(cause), "page failed");
-        Self::Internal
-    }
-}
-
-impl std::fmt::Display for PageError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{:?}", self)
-    }
-}
-
-impl From<super::ApiError> for PageError {
-    fn from(err: super::ApiError) -> Self {
-        match err {
-            super::ApiError::Throttled { retry_after } => Self::TooManyRequests(retry_after),
-            super::ApiError::Unavailable => Self::Unavailable,
-            super::ApiError::Fields(_) => Self::BadRequest,
-            _ => Self::Internal,
-        }
-    }
-}
-
-impl From<crate::services::throttle::Throttled> for PageError {
-    fn from(throttled: crate::services::throttle::Throttled) -> Self {
-        Self::TooManyRequests(throttled.retry_after_secs())
-    }
-}
-
-impl From<crate::db::DbError> for PageError {
-    fn from(err: crate::db::DbError) -> Self {
-        tracing::warn!(error = %crate::error::chain(&err), "page unavailable");
-        Self::Unavailable
-    }
-}
-
-impl ResponseError for PageError {
-    fn status_code(&self) -> StatusCode {
-        match self {
-            Self::BadRequest => StatusCode::BAD_REQUEST,
-            Self::Forbidden => StatusCode::FORBIDDEN,
-            Self::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
-            Self::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
-            Self::Internal => StatusCode::INTERNAL_SERVER_ERROR,
-        }
-    }
-
-    fn error_response(&self) -> HttpResponse {
-        let (title, message) = match self {
-            Self::BadRequest => ("Something was wrong with the form", "Please go back and try again."),
-            Self::Forbidden => (
-                "This form has expired",
-                "The form was too old or came from another site. Please go back, reload the page and try again.",
-            ),
-            Self::TooManyRequests(_) => ("Too many attempts", "Please wait a little, then try again."),
-            Self::Unavailable => ("Temporarily unavailable", "Please try again in a moment."),
-            Self::Internal => ("Something went wrong", "We could not complete this. Please try again later."),
-        };
-        let html = ErrorPage { title, message }
-            .render()
-            .unwrap_or_else(|_| message.to_owned());
-        let mut response = HttpResponse::build(self.status_code());
-        if let Self::TooManyRequests(seconds) = self {
-            response.insert_header((header::RETRY_AFTER, seconds.to_string()));
-        }
-        response
-            .content_type("text/html; charset=utf-8")
-            .insert_header((header::CACHE_CONTROL, "no-store"))
-            .body(html)
-    }
 }

@@ -10,6 +10,7 @@ mod accounts;
 mod browser;
 mod cli_users;
 mod config_errors;
+mod edges;
 mod health;
 mod many_instances;
 mod migrations;

@@ -478,9 +478,16 @@ async fn token_checks_are_limited_per_ip_even_for_valid_tokens(backend: Backend)
 
 async fn the_client_ip_header_is_used_only_when_configured(backend: Backend) {
     for (header_setting, expected) in [(None, "127.0.0.1"), (Some("X-Forwarded-For"), "1.1.1.1")] {
+        // With the header, 2.2.2.2 is listed as our own second proxy, so 1.1.1.1 is the client.
         let extra: Vec<(&str, &str)> = header_setting
-            .map(|h| ("LATCHKEY_CLIENT_IP_HEADER", h))
+            .map(|h| {
+                [
+                    ("LATCHKEY_CLIENT_IP_HEADER", h),
+                    ("LATCHKEY_TRUSTED_PROXIES", "127.0.0.1, 2.2.2.2"),
+                ]
+            })
             .into_iter()
+            .flatten()
             .collect();
         let (app, sink) = app_with_mail(backend.clone(), &extra).await;
         seed(&app).await;

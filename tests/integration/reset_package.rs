@@ -197,8 +197,15 @@ async fn clear_expired_tokens(backend: Backend) {
 }
 
 async fn generate_token_with_multiple_ip_address(backend: Backend) {
-    let (app, sink) =
-        app_with_mail(backend, &[("LATCHKEY_CLIENT_IP_HEADER", "X-Forwarded-For")]).await;
+    // 2.2.2.2 is our own second proxy: the client is the right-most entry that is not a proxy.
+    let (app, sink) = app_with_mail(
+        backend,
+        &[
+            ("LATCHKEY_CLIENT_IP_HEADER", "X-Forwarded-For"),
+            ("LATCHKEY_TRUSTED_PROXIES", "127.0.0.1, 2.2.2.2"),
+        ],
+    )
+    .await;
     seed(&app).await;
     app.client
         .post(app.url("/api/password_reset/"))

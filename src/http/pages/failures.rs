@@ -1,0 +1,166 @@
+//! How pages fail: every failure of a page is an HTML page of the base layout, never a bare
+//! status or framework text.
+//!
+//! * Handlers return [`PageError`]; database failures are `503` ("temporarily unavailable"),
+//!   bugs `500`, each with its cause logged once.
+//! * The session store runs in actix-session's middleware, outside any handler: when it cannot
+//!   load or save a session, the middleware answers an empty `500`. [`storage_failures_as_pages`]
+//!   sits around it and answers the `503` page instead, since the only thing that store touches
+//!   is the database. The service recovers by itself: the next request tries the database again.
+//! * A query string the page's extractor cannot read (a parameter given twice, bad
+//!   percent-encoding) is the `400` page ([`query_config`]), as is an unreadable path parameter.
+
+use actix_web::body::{BoxBody, MessageBody};
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::error::InternalError;
+use actix_web::http::{header, StatusCode};
+use actix_web::middleware::Next;
+use actix_web::{web, HttpResponse, ResponseError};
+use askama::Template;
+
+#[derive(Template)]
+#[template(path = "pages/error.html")]
+struct ErrorPage<'a> {
+    title: &'a str,
+    message: &'a str,
+}
+
+#[derive(Template)]
+#[template(path = "pages/unavailable.html")]
+struct UnavailablePage;
+
+/// A failure that ends in an error page rather than a form.
+#[derive(Debug)]
+pub enum PageError {
+    /// The form could not be read.
+    BadRequest,
+    /// The address (query string or path) could not be read.
+    BadAddress,
+    /// A form arrived without a valid CSRF token (and cannot be shown again).
+    Forbidden,
+    /// Too many attempts; retry after this many seconds.
+    TooManyRequests(u64),
+    /// The database or the hasher is down or saturated (cause logged).
+    Unavailable,
+    /// A bug (cause logged).
+    Internal,
+}
+
+impl PageError {
+    /// A 500 whose cause is logged here.
+    pub fn internal(cause: &dyn std::error::Error) -> Self {
+        tracing::error!(error = %crate::error::chain(cause), "page failed");
+        Self::Internal
+    }
+}
+
+impl std::fmt::Display for PageError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{:?}", self)
+    }
+}
+
+impl From<crate::http::ApiError> for PageError {
+    fn from(err: crate::http::ApiError) -> Self {
+        use crate::http::ApiError;
+        match err {
+            ApiError::Throttled { retry_after } => Self::TooManyRequests(retry_after),
+            ApiError::Unavailable => Self::Unavailable,
+            ApiError::Fields(_) => Self::BadRequest,
+            _ => Self::Internal,
+        }
+    }
+}
+
+impl From<crate::services::throttle::Throttled> for PageError {
+    fn from(throttled: crate::services::throttle::Throttled) -> Self {
+        Self::TooManyRequests(throttled.retry_after_secs())
+    }
+}
+
+impl From<crate::db::DbError> for PageError {
+    fn from(err: crate::db::DbError) -> Self {
+        tracing::warn!(error = %crate::error::chain(&err), "page unavailable");
+        Self::Unavailable
+    }
+}
+
+impl ResponseError for PageError {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            Self::BadRequest | Self::BadAddress => StatusCode::BAD_REQUEST,
+            Self::Forbidden => StatusCode::FORBIDDEN,
+            Self::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
+            Self::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        let (title, message) = match self {
+            Self::BadRequest => ("Something was wrong with the form", "Please go back and try again."),
+            Self::BadAddress => (
+                "This address is not valid",
+                "The link you followed is malformed. Please check it, or start again from the first page.",
+            ),
+            Self::Forbidden => (
+                "This form has expired",
+                "The form was too old or came from another site. Please go back, reload the page and try again.",
+            ),
+            Self::TooManyRequests(_) => ("Too many attempts", "Please wait a little, then try again."),
+            Self::Unavailable => ("Temporarily unavailable", "Please try again in a moment."),
+            Self::Internal => ("Something went wrong", "We could not complete this. Please try again later."),
+        };
+        let rendered = match self {
+            Self::Unavailable => UnavailablePage.render(),
+            _ => ErrorPage { title, message }.render(),
+        };
+        let html = rendered.unwrap_or_else(|_| message.to_owned());
+        let mut response = HttpResponse::build(self.status_code());
+        if let Self::TooManyRequests(seconds) = self {
+            response.insert_header((header::RETRY_AFTER, seconds.to_string()));
+        }
+        response
+            .content_type("text/html; charset=utf-8")
+            .insert_header((header::CACHE_CONTROL, "no-store"))
+            .body(html)
+    }
+}
+
+/// Query strings of pages: one that cannot be read is the `400` page, not actix's plain text.
+pub fn query_config() -> web::QueryConfig {
+    web::QueryConfig::default().error_handler(|err, _req| {
+        tracing::debug!(error = %err, "unreadable query string");
+        InternalError::from_response(err, PageError::BadAddress.error_response()).into()
+    })
+}
+
+/// Path parameters of pages: one that cannot be read is the `400` page.
+pub fn path_config() -> web::PathConfig {
+    web::PathConfig::default().error_handler(|err, _req| {
+        InternalError::from_response(err, PageError::BadAddress.error_response()).into()
+    })
+}
+
+/// Wraps the session middleware of a page resource: a failure it raises (the session store could
+/// not reach the database) becomes the `503` page, logged once, and then passes through the
+/// outer middleware (security headers, access log) like any response; every other response is
+/// unchanged. Mount it on a resource, not a scope: it holds a second handle on the request,
+/// which a scope's router must not meet.
+pub async fn storage_failures_as_pages(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
+    let request = req.request().clone();
+    match next.call(req).await {
+        Ok(response) => Ok(response.map_into_boxed_body()),
+        Err(err) if err.as_response_error().status_code().is_server_error() => {
+            tracing::warn!(error = %err, "session storage failed; answering the 503 page");
+            Ok(ServiceResponse::new(
+                request,
+                PageError::Unavailable.error_response(),
+            ))
+        }
+        Err(err) => Err(err),
+    }
+}
