@@ -107,7 +107,7 @@ fn drain(url: &DatabaseUrl, count: usize) -> (usize, Duration) {
     ));
     let started = Instant::now();
     let pool = WorkerPool::start(PoolSetup {
-        tasks: vec![delivery.clone()],
+        resolver: None,
         delivery,
         db: db.clone(),
         signal: outbox_handle.signal(),

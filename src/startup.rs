@@ -21,7 +21,7 @@ use crate::http::{self, AppState};
 use crate::passwords::PasswordHasher;
 use crate::secrets::{self, DerivedKeys};
 use crate::services::accounts::{AccountService, AccountSettings};
-use crate::services::delivery::{Delivery, RetryPolicy};
+use crate::services::delivery::{Delivery, RetryPolicy, LEASE_MARGIN};
 use crate::services::outbox::Outbox;
 use crate::services::password_reset::{ResetService, ResetSettings};
 use crate::services::reset_hooks::{DefaultResetHooks, ResetHooks};
@@ -32,8 +32,9 @@ const SHUTDOWN_GRACE_SECS: u64 = 30;
 /// Blocking threads (database and hashing work) per HTTP worker: more would only wait for a
 /// pooled connection or a hashing permit, while each idle thread still costs memory.
 const BLOCKING_THREADS_PER_WORKER: usize = 16;
-/// How long in-flight sends get to finish after the HTTP server stopped.
-const WORKER_GRACE: Duration = Duration::from_secs(30);
+/// How long in-flight writes to a local mail backend (file, log) get after the HTTP server
+/// stopped; over SMTP the grace is the send budget plus the lease margin instead.
+const LOCAL_WORKER_GRACE: Duration = Duration::from_secs(5);
 
 /// A bound server with its email workers running.
 pub struct Application {
@@ -41,6 +42,7 @@ pub struct Application {
     address: SocketAddr,
     state: AppState,
     workers: WorkerPool,
+    worker_grace: Duration,
 }
 
 impl Application {
@@ -93,8 +95,12 @@ impl Application {
             keys.outbox_bodies.clone(),
             RetryPolicy::from_config(&config.email),
         ));
+        // A send in hand ends by its deadline and is recorded within the lease margin.
+        let worker_grace = delivery
+            .send_budget()
+            .map_or(LOCAL_WORKER_GRACE, |budget| budget + LEASE_MARGIN);
         let workers = WorkerPool::start(PoolSetup {
-            tasks: vec![reset.clone(), delivery.clone()],
+            resolver: Some(reset.clone()),
             delivery,
             db: db.clone(),
             signal: outbox.signal(),
@@ -142,6 +148,7 @@ impl Application {
             address,
             state,
             workers,
+            worker_grace,
         })
     }
 
@@ -155,11 +162,13 @@ impl Application {
         &self.state
     }
 
-    /// Serves until SIGINT/SIGTERM, then finishes in-flight requests, then in-flight sends.
+    /// Serves until SIGINT/SIGTERM, then finishes in-flight requests, then in-flight sends:
+    /// each of those ends by its send deadline (`LATCHKEY_SMTP_TIMEOUT` from its claim), so
+    /// the drain waits at most that plus the lease margin, even on a tarpit SMTP server.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let served = self.server.await;
-        let workers = self.workers;
-        let finished = web::block(move || workers.shutdown(WORKER_GRACE))
+        let (workers, grace) = (self.workers, self.worker_grace);
+        let finished = web::block(move || workers.shutdown(grace))
             .await
             .unwrap_or(false);
         if !finished {

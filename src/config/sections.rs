@@ -226,7 +226,8 @@ pub struct EmailConfig {
     /// Worker threads draining the outbox; 0 makes an instance that only enqueues (another
     /// instance sharing the database sends).
     pub workers: u32,
-    /// Connect/command timeout of every SMTP operation; a claim's lease is slightly longer.
+    /// Deadline of one SMTP send attempt as a whole (connect to final reply), however slowly
+    /// the server answers; a claim's lease is this plus a margin and is never renewed past it.
     pub smtp_timeout: Duration,
     /// Attempts before a message is given up (`dead`).
     pub max_attempts: u32,

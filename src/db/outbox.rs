@@ -230,21 +230,32 @@ pub fn mark_dead(conn: &mut DbConnection, claim: Claim<'_>, error: &str) -> Quer
         .execute(conn)
 }
 
-/// Extends the leases this process holds on messages still being sent.
+/// Extends the leases this process holds on messages still being sent, each to its own
+/// `lease_until` (the caller caps it at the message's send deadline plus a margin). A lease is
+/// only ever moved later, so a renewal computed for an earlier claim of the same message cannot
+/// shorten a newer one. Call inside a write transaction.
 pub fn renew_leases(
     conn: &mut DbConnection,
     owner: &str,
-    ids: &[i64],
-    lease_until: NaiveDateTime,
+    renewals: &[(i64, NaiveDateTime)],
 ) -> QueryResult<usize> {
-    diesel::update(
-        email_outbox::table
-            .filter(email_outbox::state.eq(SENDING))
-            .filter(email_outbox::lease_owner.eq(owner))
-            .filter(email_outbox::id.eq_any(ids)),
-    )
-    .set(email_outbox::lease_until.eq(Some(lease_until)))
-    .execute(conn)
+    let mut by_until: std::collections::BTreeMap<NaiveDateTime, Vec<i64>> = Default::default();
+    for (id, until) in renewals {
+        by_until.entry(*until).or_default().push(*id);
+    }
+    let mut renewed = 0;
+    for (until, ids) in by_until {
+        renewed += diesel::update(
+            email_outbox::table
+                .filter(email_outbox::state.eq(SENDING))
+                .filter(email_outbox::lease_owner.eq(owner))
+                .filter(email_outbox::id.eq_any(&ids))
+                .filter(email_outbox::lease_until.lt(until)),
+        )
+        .set(email_outbox::lease_until.eq(Some(until)))
+        .execute(conn)?;
+    }
+    Ok(renewed)
 }
 
 /// Number of messages per state.

@@ -1,7 +1,8 @@
-//! Where messages go: SMTP (lettre's blocking transport with pooled connections), one `.eml`
-//! file per message, or the log. All three are driven by the same outbox workers.
+//! Where messages go: SMTP (lettre's protocol over pooled, deadline-bound connections), one
+//! `.eml` file per message, or the log. All three are driven by the same outbox workers.
 
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use lettre::{FileTransport, Message, Transport as _};
 
@@ -52,8 +53,8 @@ pub enum TransportError {
 }
 
 impl Transport {
-    /// Builds the configured backend. SMTP connections are pooled (one per worker) and every
-    /// network operation times out after `smtp_timeout`, which is shorter than a claim's lease.
+    /// Builds the configured backend. SMTP connections are pooled (one per worker) and one send
+    /// attempt as a whole ends within `smtp_timeout`, which is shorter than a claim's lease.
     pub fn from_config(config: &EmailConfig) -> Result<Self, TransportError> {
         match config.backend {
             EmailBackend::Smtp => Ok(Self::Smtp(Arc::new(SmtpSender::from_url(
@@ -80,10 +81,20 @@ impl Transport {
         }
     }
 
-    /// Sends one message synchronously (called from a worker thread, never an async task).
-    pub fn send(&self, message: &Message) -> Result<(), SendError> {
+    /// The longest one send may take, for SMTP (`LATCHKEY_SMTP_TIMEOUT`): a claim's lease is
+    /// never extended past it. `None` for local backends, which wait on no network.
+    pub fn budget(&self) -> Option<Duration> {
         match self {
-            Self::Smtp(smtp) => smtp.send(message.envelope(), &message.formatted()),
+            Self::Smtp(smtp) => Some(smtp.budget()),
+            Self::File(_) | Self::Log => None,
+        }
+    }
+
+    /// Sends one message synchronously (called from a worker thread, never an async task). Over
+    /// SMTP the whole attempt ends by `deadline`; local backends do not wait on a network.
+    pub fn send(&self, message: &Message, deadline: Instant) -> Result<(), SendError> {
+        match self {
+            Self::Smtp(smtp) => smtp.send(message.envelope(), &message.formatted(), deadline),
             Self::File(file) => file
                 .send(message)
                 .map(|_| ())

@@ -1,10 +1,20 @@
-//! The worker pool: `LATCHKEY_EMAIL_WORKERS` OS threads that resolve reset requests and drain
-//! the outbox, plus one keeper thread that renews the leases of in-flight messages and purges
-//! expired credentials every few minutes.
+//! The worker pool: `LATCHKEY_EMAIL_WORKERS` OS threads that drain the outbox, one resolver
+//! thread that turns accepted reset requests into tokens (and their mail), and one keeper thread
+//! that renews the leases of in-flight messages and purges expired credentials every few
+//! minutes.
 //!
-//! Workers sleep on the outbox [`Signal`], so new work is picked up at once; the poll interval
-//! still finds retries that became due and other instances' work. On shutdown, workers stop
-//! claiming and finish the message in hand, for at most the grace period.
+//! Token creation has a thread of its own so that it never waits on mail: a mail worker can
+//! spend up to `LATCHKEY_SMTP_TIMEOUT` on one hostile SMTP server, and with every worker on
+//! such a server another user's reset request must still get its token at once. (Requests are
+//! resolved one batch at a time per process anyway, so one thread is all it can use.)
+//!
+//! With `LATCHKEY_EMAIL_WORKERS=0` none of these threads run: the instance only accepts and
+//! enqueues, and an instance with workers resolves its requests and sends its mail.
+//!
+//! Every thread sleeps on the outbox [`Signal`] (new mail, a committed reset request), so new
+//! work is picked up at once; the poll interval still finds retries that became due and other
+//! instances' work. On shutdown, workers stop claiming and finish the message in hand, which
+//! ends within its send deadline.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{mpsc, Arc};
@@ -19,7 +29,7 @@ use crate::services::outbox::Signal;
 /// How often the keeper purges expired tokens and sessions.
 const PURGE_EVERY: Duration = Duration::from_secs(10 * 60);
 
-/// One kind of work a worker repeats: `Ok(true)` when it did something.
+/// One kind of work a thread repeats: `Ok(true)` when it did something.
 pub trait WorkerTask: Send + Sync {
     /// Does one unit of work, if any is due.
     fn run_once(&self) -> Result<bool, DbError>;
@@ -49,9 +59,10 @@ pub struct WorkerPool {
 
 /// What the pool runs.
 pub struct PoolSetup {
-    /// Run in order by every worker (reset requests first: they create mail).
-    pub tasks: Vec<Arc<dyn WorkerTask>>,
-    /// Sends mail; its leases are renewed by the keeper.
+    /// Resolves reset requests (creates tokens), on its own thread, never on a mail worker;
+    /// `None` when the embedding program resolves them elsewhere.
+    pub resolver: Option<Arc<dyn WorkerTask>>,
+    /// Sends mail, on every mail worker; its leases are renewed by the keeper.
     pub delivery: Arc<Delivery>,
     /// For the periodic purge.
     pub db: Db,
@@ -59,34 +70,36 @@ pub struct PoolSetup {
     pub session_ttl: Duration,
     /// Woken on new work.
     pub signal: Arc<Signal>,
-    /// Worker threads (0 = this instance only enqueues).
+    /// Mail worker threads (0 = this instance only enqueues: no thread of the pool runs).
     pub workers: u32,
     /// Longest idle wait.
     pub poll_interval: Duration,
 }
 
 impl WorkerPool {
-    /// Starts the workers and the keeper.
+    /// Starts the mail workers, the resolver and the keeper (none of them with 0 workers).
     pub fn start(setup: PoolSetup) -> std::io::Result<Self> {
         let stopping = Arc::new(AtomicBool::new(false));
         let (done, finished) = mpsc::channel();
         let mut threads = 0;
         let mut keeper = None;
         if setup.workers > 0 {
-            for index in 0..setup.workers {
-                let (tasks, signal, stopping, done) = (
-                    setup.tasks.clone(),
-                    setup.signal.clone(),
-                    stopping.clone(),
-                    done.clone(),
-                );
+            let spawn = |name: String, task: Arc<dyn WorkerTask>| {
+                let (signal, stopping, done) =
+                    (setup.signal.clone(), stopping.clone(), done.clone());
                 let poll = setup.poll_interval;
-                thread::Builder::new()
-                    .name(format!("latchkey-worker-{index}"))
-                    .spawn(move || {
-                        work(&tasks, &signal, &stopping, poll);
-                        let _ = done.send(());
-                    })?;
+                thread::Builder::new().name(name).spawn(move || {
+                    work(task.as_ref(), &signal, &stopping, poll);
+                    let _ = done.send(());
+                })
+            };
+            if let Some(resolver) = &setup.resolver {
+                spawn("latchkey-resolver".to_owned(), resolver.clone())?;
+                threads += 1;
+            }
+            for index in 0..setup.workers {
+                spawn(format!("latchkey-worker-{index}"), setup.delivery.clone())?;
+                threads += 1;
             }
             let keeper_stopping = stopping.clone();
             let handle = thread::Builder::new()
@@ -101,7 +114,7 @@ impl WorkerPool {
                     let _ = done.send(());
                 })?;
             keeper = Some(handle.thread().clone());
-            threads = setup.workers as usize + 1;
+            threads += 1;
         }
         Ok(Self {
             stopping,
@@ -113,7 +126,8 @@ impl WorkerPool {
     }
 
     /// Stops claiming and waits up to `grace` for in-flight sends; `false` if some were still
-    /// running (their leases then expire and another process sends them).
+    /// running (their leases then expire and another process sends them). A send ends by its
+    /// deadline ([`Delivery::send_budget`]), so a grace of that budget plus a margin is enough.
     pub fn shutdown(self, grace: Duration) -> bool {
         self.stop();
         let deadline = Instant::now() + grace;
@@ -142,28 +156,24 @@ impl Drop for WorkerPool {
     }
 }
 
-fn work(tasks: &[Arc<dyn WorkerTask>], signal: &Signal, stopping: &AtomicBool, poll: Duration) {
+fn work(task: &dyn WorkerTask, signal: &Signal, stopping: &AtomicBool, poll: Duration) {
     while !stopping.load(Ordering::SeqCst) {
         let seen = signal.generation();
-        let mut busy = false;
-        for task in tasks {
-            if stopping.load(Ordering::SeqCst) {
-                return;
+        let busy = match task.run_once() {
+            Ok(did_work) => did_work,
+            Err(err) => {
+                tracing::warn!(error = %crate::error::chain(&err), "worker cannot reach the database");
+                false
             }
-            match task.run_once() {
-                Ok(did_work) => busy |= did_work,
-                Err(err) => {
-                    tracing::warn!(error = %crate::error::chain(&err), "worker cannot reach the database");
-                }
-            }
-        }
-        if !busy {
+        };
+        if !busy && !stopping.load(Ordering::SeqCst) {
             signal.wait_after(seen, poll);
         }
     }
 }
 
-/// Renews leases every third of a lease and purges expired credentials every ten minutes, on
+/// Renews leases every third of a lease (never past a message's send deadline plus a margin,
+/// see [`Delivery::renew_leases`]) and purges expired credentials every ten minutes, on
 /// its own clock (request traffic does not wake it).
 fn keep(delivery: &Delivery, db: &Db, session_ttl: Duration, stopping: &AtomicBool) {
     let period = delivery.lease() / 3;

@@ -1,9 +1,13 @@
 //! Sending one outbox message: claim it with a lease, send it, record the outcome.
 //!
-//! * A claim lasts `smtp_timeout` + 500 ms, and a keeper renews the leases of messages still
-//!   being sent every third of that. A live worker therefore never loses its claim however slow
-//!   the server is, while a message whose worker or process died is claimed again within about
-//!   one SMTP timeout.
+//! * An SMTP send attempt has a deadline: `smtp_timeout` after the claim, for everything it does
+//!   (connect, greeting, EHLO, STARTTLS, AUTH, MAIL, RCPT, DATA, body, final reply), however
+//!   slowly the server dribbles its bytes. A claim lasts that budget plus [`LEASE_MARGIN`] (time
+//!   to record the outcome), and its lease is never renewed past it: a hostile server cannot
+//!   hold a message (or a worker) longer, and a message whose worker or process died is claimed
+//!   again within about one SMTP timeout.
+//! * Local backends (file, log) have no network deadline: the keeper renews their leases every
+//!   third of a lease for as long as they are being written.
 //! * Connection errors, timeouts and 4xx are retried with exponential backoff and ±25 % jitter;
 //!   a 5xx (or an unusable message) is `dead` at once; so is the last allowed attempt.
 //! * A message with an expiry (a reset link) that passed is marked dead, never sent late.
@@ -12,9 +16,11 @@
 //!   text would be garbage, and `latchkey outbox retry --dead` renders it again under the new key.
 //! * Every state change is logged with the outbox id and kind, never the body.
 
-use std::collections::BTreeSet;
+use std::collections::BTreeMap;
 use std::sync::Mutex;
-use std::time::Duration;
+use std::time::{Duration, Instant};
+
+use chrono::NaiveDateTime;
 
 use rand::Rng;
 
@@ -28,8 +34,9 @@ use crate::services::outbox::open_body;
 
 /// Longest wait between two attempts.
 const MAX_BACKOFF: Duration = Duration::from_secs(15 * 60);
-/// How much longer a lease lasts than one SMTP operation may take.
-const LEASE_MARGIN: Duration = Duration::from_millis(500);
+/// How much longer a lease lasts than one SMTP send attempt may take: time to record the
+/// outcome after a send that used its whole budget, before another worker may claim it.
+pub const LEASE_MARGIN: Duration = Duration::from_secs(2);
 /// `last_error` of a message whose sealed body cannot be opened with the current secret key.
 pub const UNSEALABLE_ERROR: &str = "the stored body cannot be opened with the current secret key (was LATCHKEY_SECRET_KEY changed?); `latchkey outbox retry --dead` renders it again";
 
@@ -40,7 +47,7 @@ pub struct RetryPolicy {
     pub max_attempts: u32,
     /// First retry delay.
     pub base: Duration,
-    /// Length of a claim.
+    /// Length of a claim: the SMTP budget plus [`LEASE_MARGIN`].
     pub lease: Duration,
 }
 
@@ -71,10 +78,20 @@ pub struct Delivery {
     bodies: Sealer,
     policy: RetryPolicy,
     owner: String,
-    in_flight: Mutex<BTreeSet<i64>>,
+    in_flight: Mutex<BTreeMap<i64, Lease>>,
     /// Local backends (file, log) are drained by one worker at a time, in batches: they never
     /// wait on a network, so more threads would only take CPU from the requests.
     local_turn: Option<Mutex<()>>,
+}
+
+/// A claim this process holds while sending.
+#[derive(Debug, Clone, Copy)]
+struct Lease {
+    /// `lease_until` as last written.
+    until: NaiveDateTime,
+    /// The latest `lease_until` may ever be: claim + send budget + margin (`None` for local
+    /// backends, which have no send deadline).
+    cap: Option<NaiveDateTime>,
 }
 
 /// What happened to one claimed message.
@@ -100,7 +117,7 @@ impl Delivery {
             bodies,
             policy,
             owner: hex::encode(crate::domain::random_bytes::<8>()),
-            in_flight: Mutex::new(BTreeSet::new()),
+            in_flight: Mutex::new(BTreeMap::new()),
             local_turn: (transport.batch_size() > 1).then(|| Mutex::new(())),
             transport,
         }
@@ -109,6 +126,12 @@ impl Delivery {
     /// The lease length, which paces the lease keeper.
     pub fn lease(&self) -> Duration {
         self.policy.lease
+    }
+
+    /// How long one SMTP send may take at most (`None` for local backends): a stopping worker
+    /// is done within this plus [`LEASE_MARGIN`], which sizes the shutdown grace.
+    pub fn send_budget(&self) -> Option<Duration> {
+        self.transport.budget()
     }
 
     /// Claims a batch of due messages (one for SMTP, where a slow server must not hold others
@@ -122,8 +145,17 @@ impl Delivery {
             },
             None => None,
         };
+        let started = Instant::now();
         let now = db::now();
         let lease_until = now + self.policy.lease;
+        let budget = self.transport.budget();
+        // The send deadline counts from before the claim, so it is never later than the
+        // lease's cap minus the margin.
+        let deadline = started + budget.unwrap_or(self.policy.lease);
+        let lease = Lease {
+            until: lease_until,
+            cap: budget.map(|budget| now + budget + LEASE_MARGIN),
+        };
         let limit = self.transport.batch_size();
         let batch = self
             .db
@@ -132,33 +164,48 @@ impl Delivery {
         if batch.is_empty() {
             return Ok(false);
         }
-        self.track(&batch, true);
+        self.track(&batch, Some(lease));
         let outcomes: Vec<Outcome> = batch
             .iter()
             .map(|message| {
                 if message.expires_at.is_some_and(|expiry| expiry <= now) {
                     Outcome::Dead(outbox::EXPIRED_ERROR.to_owned())
                 } else {
-                    self.send(message)
+                    self.send(message, deadline)
                 }
             })
             .collect();
         let recorded = self.record(&batch, &outcomes);
-        self.track(&batch, false);
+        self.track(&batch, None);
         recorded?;
         Ok(true)
     }
 
-    /// Extends the leases of messages this process is still sending.
+    /// Extends the leases of messages this process is still sending, each by one lease length
+    /// but never past its cap (claim + send budget + margin): a send that overran its deadline
+    /// does not keep its message. A lease already at its cap is not written again.
     pub fn renew_leases(&self) -> Result<(), DbError> {
-        let ids: Vec<i64> = self.lock_in_flight().iter().copied().collect();
-        if ids.is_empty() {
+        let extended = db::now() + self.policy.lease;
+        let renewals: Vec<(i64, NaiveDateTime)> = self
+            .lock_in_flight()
+            .iter()
+            .filter_map(|(id, lease)| {
+                let until = lease.cap.map_or(extended, |cap| extended.min(cap));
+                (until > lease.until).then_some((*id, until))
+            })
+            .collect();
+        if renewals.is_empty() {
             return Ok(());
         }
-        let until = db::now() + self.policy.lease;
         self.db
             .get()?
-            .write(|conn| outbox::renew_leases(conn, &self.owner, &ids, until))?;
+            .write(|conn| outbox::renew_leases(conn, &self.owner, &renewals))?;
+        let mut in_flight = self.lock_in_flight();
+        for (id, until) in renewals {
+            if let Some(lease) = in_flight.get_mut(&id) {
+                lease.until = until;
+            }
+        }
         Ok(())
     }
 
@@ -167,24 +214,28 @@ impl Delivery {
         !self.lock_in_flight().is_empty()
     }
 
-    fn lock_in_flight(&self) -> std::sync::MutexGuard<'_, BTreeSet<i64>> {
+    fn lock_in_flight(&self) -> std::sync::MutexGuard<'_, BTreeMap<i64, Lease>> {
         self.in_flight
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    fn track(&self, batch: &[OutboxMessage], sending: bool) {
+    /// Starts (`Some`) or ends (`None`) tracking a batch's leases.
+    fn track(&self, batch: &[OutboxMessage], lease: Option<Lease>) {
         let mut in_flight = self.lock_in_flight();
         for message in batch {
-            if sending {
-                in_flight.insert(message.id);
-            } else {
-                in_flight.remove(&message.id);
+            match lease {
+                Some(lease) => {
+                    in_flight.insert(message.id, lease);
+                }
+                None => {
+                    in_flight.remove(&message.id);
+                }
             }
         }
     }
 
-    fn send(&self, message: &OutboxMessage) -> Outcome {
+    fn send(&self, message: &OutboxMessage, deadline: Instant) -> Outcome {
         let opened = open_body(&self.bodies, &message.body_text)
             .and_then(|text| Ok((text, open_body(&self.bodies, &message.body_html)?)));
         let Ok((text, html)) = opened else {
@@ -201,7 +252,7 @@ impl Delivery {
             Ok(mime) => mime,
             Err(err) => return Outcome::Dead(err.to_string()),
         };
-        match self.transport.send(&mime) {
+        match self.transport.send(&mime, deadline) {
             Ok(()) => Outcome::Sent,
             Err(SendError::Permanent(reason)) => Outcome::Dead(reason),
             Err(SendError::Transient(reason))

@@ -12,6 +12,7 @@ mod cli_users;
 mod config_errors;
 mod edges;
 mod health;
+mod hostile_smtp;
 mod many_instances;
 mod migrations;
 mod number_codes;
