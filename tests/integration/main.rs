@@ -11,6 +11,7 @@ mod browser;
 mod cli_users;
 mod config_errors;
 mod health;
+mod identity;
 mod migrations;
 mod outbox;
 mod pages;
