@@ -110,3 +110,19 @@ pub fn delete_expired(conn: &mut DbConnection, now: NaiveDateTime) -> QueryResul
     diesel::delete(password_reset_tokens::table.filter(password_reset_tokens::expires_at.le(now)))
         .execute(conn)
 }
+
+/// The account's newest token that has not expired (an account has at most one, but a race
+/// between instances must not make this fail).
+pub fn find_live_for_user(
+    conn: &mut DbConnection,
+    user_id: i64,
+    now: NaiveDateTime,
+) -> QueryResult<Option<ResetTokenRow>> {
+    password_reset_tokens::table
+        .filter(password_reset_tokens::user_id.eq(user_id))
+        .filter(password_reset_tokens::expires_at.gt(now))
+        .order(password_reset_tokens::created_at.desc())
+        .select(ResetTokenRow::as_select())
+        .first(conn)
+        .optional()
+}

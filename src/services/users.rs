@@ -500,9 +500,18 @@ pub fn import_users(
         for ((line, username, email, email_key, _, imported), hash) in pending.iter().zip(&hashes) {
             let password_hash = hash.as_deref().or(imported.as_deref());
             if let Err(conflict) = check_names(conn, username.as_str(), email, None)? {
+                let reason = match &conflict {
+                    NameConflict::DuplicateUsername { .. } => {
+                        format!("the username is taken: {conflict}")
+                    }
+                    NameConflict::DuplicateEmail { .. } => {
+                        format!("the email address is taken: {conflict}")
+                    }
+                    _ => conflict.to_string(),
+                };
                 return Err(ImportError::Duplicate {
                     line: *line,
-                    reason: conflict.to_string(),
+                    reason,
                 });
             }
             let username_key = username.key();

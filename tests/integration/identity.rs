@@ -6,14 +6,14 @@
 use std::collections::HashMap;
 
 use diesel::{Connection, RunQueryDsl};
-use serde_json::json;
 
-use crate::fixtures::{body, readable, reset_link, WAIT};
+use crate::fixtures::{body, reset_link, NEW_PASSWORD, WAIT};
 use crate::helpers::{
     assert_one_error_line, base_vars, run_cli, spawn_app_with, stderr, stdout, Backend, TestApp,
     TestDb,
 };
 use crate::on_both_backends;
+use crate::smtp_sink::{Script, SmtpSink};
 
 on_both_backends!(
     users_create_refuses_an_idna_spelling_of_a_taken_address,
@@ -24,6 +24,8 @@ on_both_backends!(
     a_reset_for_the_punycode_spelling_mails_the_stored_address,
     a_reset_by_username_matches_ignoring_case,
     migrate_reports_existing_duplicates_and_keeps_them_usable,
+    retry_dead_resends_one_of_several_dead_reset_mails_of_an_account,
+    retry_dead_never_replaces_a_newer_live_token,
 );
 
 const PASSWORD: &str = "correct horse battery staple";
@@ -370,4 +372,116 @@ async fn migrate_reports_existing_duplicates_and_keeps_them_usable(backend: Back
             .status(),
         200
     );
+}
+
+/// An app whose mail goes to `sink`, retrying quickly.
+async fn app_mailing_to(backend: Backend, sink: &SmtpSink) -> TestApp {
+    let url = sink.url();
+    spawn_app_with(
+        backend,
+        &[
+            ("LATCHKEY_EMAIL_BACKEND", "smtp"),
+            ("LATCHKEY_SMTP_URL", &url),
+            ("LATCHKEY_EMAIL_RETRY_BASE", "100ms"),
+            ("LATCHKEY_EMAIL_POLL_INTERVAL", "100ms"),
+        ],
+    )
+    .await
+}
+
+/// Requests a reset for bob and waits until the outbox holds `rows` messages, none in flight.
+async fn request_and_settle(app: &TestApp, rows: usize) {
+    assert_eq!(app.request_reset("bob@example.com").await.status(), 200);
+    app.wait_for_outbox(WAIT, |all| {
+        all.len() == rows && all.iter().all(|r| r.state == "dead" || r.state == "sent")
+    })
+    .await;
+}
+
+async fn retry_dead_resends_one_of_several_dead_reset_mails_of_an_account(backend: Backend) {
+    let sink = SmtpSink::start_with(Script {
+        rcpt_replies: [
+            (550, "5.1.1 no such user"),
+            (550, "5.1.1 no such user"),
+            (550, "5.1.1 no such user"),
+        ]
+        .into(),
+        ..Script::default()
+    });
+    let app = app_mailing_to(backend, &sink).await;
+    create_with_password(&app, "bob", "bob@example.com", PASSWORD);
+    for rows in 1..=3 {
+        request_and_settle(&app, rows).await;
+    }
+    let rows = app.outbox_rows().await;
+    assert!(rows.iter().all(|r| r.state == "dead"), "{rows:#?}");
+
+    let retried = app.cli(&["outbox", "retry", "--dead"], None);
+    let report = stdout(&retried);
+    assert!(retried.status.success(), "{}", stderr(&retried));
+    assert!(report.contains("1 dead message(s) requeued"), "{report}");
+    assert!(
+        report.contains("2 dead reset message(s) not re-sent: superseded"),
+        "{report}"
+    );
+    let newest = rows[2].id;
+    for older in &rows[..2] {
+        assert!(
+            report.contains(&format!(
+                "message {} not re-sent: superseded by message {newest}",
+                older.id
+            )),
+            "{report}"
+        );
+    }
+
+    let rows = app
+        .wait_for_outbox(WAIT, |all| all.iter().any(|r| r.state == "sent"))
+        .await;
+    let states: Vec<&str> = rows.iter().map(|r| r.state.as_str()).collect();
+    assert_eq!(states, ["dead", "dead", "sent"]);
+    let messages = sink.messages();
+    assert_eq!(messages.len(), 1, "exactly one mail is sent");
+    let (_, token) = reset_link(&messages[0]);
+    assert_eq!(app.validate(&token).await.status(), 200);
+    assert_eq!(app.confirm(&token, NEW_PASSWORD).await.status(), 200);
+    assert_eq!(app.login("bob", NEW_PASSWORD).await.status(), 200);
+}
+
+async fn retry_dead_never_replaces_a_newer_live_token(backend: Backend) {
+    let sink = SmtpSink::start_with(Script {
+        rcpt_replies: [(550, "5.1.1 no such user")].into(),
+        ..Script::default()
+    });
+    let app = app_mailing_to(backend, &sink).await;
+    create_with_password(&app, "bob", "bob@example.com", PASSWORD);
+    request_and_settle(&app, 1).await;
+    request_and_settle(&app, 2).await;
+    let rows = app.outbox_rows().await;
+    let states: Vec<&str> = rows.iter().map(|r| r.state.as_str()).collect();
+    assert_eq!(states, ["dead", "sent"]);
+    let delivered = sink.wait_for(1, WAIT).await;
+    let (_, live) = reset_link(&delivered[0]);
+
+    let retried = app.cli(&["outbox", "retry", "--dead"], None);
+    let report = stdout(&retried);
+    assert!(retried.status.success(), "{}", stderr(&retried));
+    assert!(report.contains("0 dead message(s) requeued"), "{report}");
+    assert!(
+        report.contains(&format!(
+            "message {} not re-sent: superseded by a live reset token issued after it",
+            rows[0].id
+        )),
+        "{report}"
+    );
+    let after = app.outbox_rows().await;
+    let states: Vec<&str> = after.iter().map(|r| r.state.as_str()).collect();
+    assert_eq!(states, ["dead", "sent"], "nothing was requeued");
+    assert_eq!(sink.count(), 1, "no new mail");
+    assert_eq!(
+        app.validate(&live).await.status(),
+        200,
+        "the newer link still works"
+    );
+    assert_eq!(app.confirm(&live, NEW_PASSWORD).await.status(), 200);
 }
