@@ -78,6 +78,18 @@ impl fmt::Display for KeyConflict {
             }
         };
         match self {
+            Self::Username { key, users } | Self::Email { key, users } if users.len() == 1 => {
+                let what = match self {
+                    Self::Username { .. } => "username",
+                    _ => "email",
+                };
+                write!(
+                    f,
+                    "user {} cannot take the {what} key {key:?}, which another account holds; \
+                     it is found by its exact spelling only",
+                    list(users),
+                )
+            }
             Self::Username { key, users } => write!(
                 f,
                 "users {} share the username key {key:?}; only user {} is found by other spellings, \

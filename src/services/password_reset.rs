@@ -63,7 +63,7 @@ pub struct ResetSettings {
 pub enum ResetIdentifier {
     /// An address valid by Django's rules (`LATCHKEY_LOOKUP_FIELD=email`).
     Email(EmailAddress),
-    /// A username, matched exactly (`LATCHKEY_LOOKUP_FIELD=username`).
+    /// A username, matched as typed or by its key (`LATCHKEY_LOOKUP_FIELD=username`).
     Username(String),
 }
 

@@ -237,6 +237,9 @@ fn migrate_to_previous_level(db: &TestDb, backend: &Backend) {
         // One mailbox in two spellings; keys computed by the old rule (the whole text folded).
         ("u1", "user@b\u{fc}cher.example"),
         ("u2", "user@xn--bcher-kva.example"),
+        // A username shaped like another account's address (it used to capture its logins).
+        ("carol@example.com", "zed@example.com"),
+        ("carol", "carol@example.com"),
     ];
     let inserts: Vec<String> = rows
         .iter()
@@ -320,19 +323,28 @@ async fn migrate_reports_existing_duplicates_and_keeps_them_usable(backend: Back
         ),
         "{warnings}"
     );
-    assert_eq!(warnings.lines().count(), 2, "{warnings}");
+    assert!(
+        warnings.contains(
+            "warning: user 5 (carol@example.com) has a username of the form of user 6's email address carol@example.com"
+        ),
+        "{warnings}"
+    );
+    assert_eq!(warnings.lines().count(), 3, "{warnings}");
 
     // Reported again until resolved, and still not a failure.
     let again = run_cli(&vars, db.dir.path(), &["migrate"], None);
     assert!(again.status.success(), "{}", stderr(&again));
     assert_eq!(stdout(&again).trim(), "no pending migrations");
-    assert_eq!(stderr(&again).lines().count(), 2, "{}", stderr(&again));
+    assert_eq!(stderr(&again).lines().count(), 3, "{}", stderr(&again));
 
     // Each account is reached by its exact username, for an admin command and for login.
-    for (name, password) in [
+    let accounts = [
         ("alice", PASSWORD),
         ("ALICE", "another horse battery staple"),
-    ] {
+        ("carol@example.com", "zed's horse battery staple"),
+        ("carol", "carol's horse battery staple"),
+    ];
+    for (name, password) in accounts {
         let set = run_cli(
             &vars,
             db.dir.path(),
@@ -342,16 +354,28 @@ async fn migrate_reports_existing_duplicates_and_keeps_them_usable(backend: Back
         assert!(set.status.success(), "{name}: {}", stderr(&set));
     }
     let app = app_on(db, &[]).await;
-    for (name, password, id) in [
+    let logins = [
         ("alice", PASSWORD, 1),
         ("ALICE", "another horse battery staple", 2),
-    ] {
+        ("carol", "carol's horse battery staple", 6),
+        // The address means its owner, whatever another account is called.
+        ("carol@example.com", "carol's horse battery staple", 6),
+        ("zed@example.com", "zed's horse battery staple", 5),
+    ];
+    for (name, password, id) in logins {
         let response = app.login(name, password).await;
         assert_eq!(response.status(), 200, "{name}");
         let token = body(response).await["token"].as_str().unwrap().to_owned();
         assert_eq!(body(app.me(&token).await).await["id"], id, "{name}");
     }
     assert_eq!(app.login("ALICE", PASSWORD).await.status(), 401);
+    assert_eq!(
+        app.login("carol@example.com", "zed's horse battery staple")
+            .await
+            .status(),
+        401,
+        "an email-shaped username does not capture the address's logins"
+    );
 
     // A new spelling of a reported name is still refused; renaming resolves the report.
     let line = assert_one_error_line(&create(&app, "Alice", "third@example.com"));
@@ -360,6 +384,8 @@ async fn migrate_reports_existing_duplicates_and_keeps_them_usable(backend: Back
         "{line}"
     );
     let renamed = app.cli(&["users", "rename", "ALICE", "alice2"], None);
+    assert!(renamed.status.success(), "{}", stderr(&renamed));
+    let renamed = app.cli(&["users", "rename", "carol@example.com", "zed"], None);
     assert!(renamed.status.success(), "{}", stderr(&renamed));
     let moved = app.cli(&["users", "set-email", "u1", "u1@example.com"], None);
     assert!(moved.status.success(), "{}", stderr(&moved));
