@@ -94,12 +94,16 @@ fn serve(config: Config, migrate: bool) -> anyhow::Result<()> {
 
 fn migrate(config: &Config) -> anyhow::Result<()> {
     let db = Db::connect(&config.database_url, 2)?;
-    let applied = migrations::run_pending(&db)?;
-    if applied.is_empty() {
+    let migrated = migrations::run_pending_reporting(&db)?;
+    if migrated.applied.is_empty() {
         println!("no pending migrations");
     }
-    for version in applied {
+    for version in migrated.applied {
         println!("applied {version}");
+    }
+    // Accounts the comparison rules now treat as one: reported, never a failure.
+    for conflict in migrated.conflicts {
+        eprintln!("warning: {conflict}");
     }
     Ok(())
 }
@@ -108,8 +112,15 @@ fn migrate(config: &Config) -> anyhow::Result<()> {
 /// binary only works with the schema it embeds, and a fresh SQLite file has none yet.
 fn connect(config: &Config) -> anyhow::Result<Db> {
     let db = Db::connect(&config.database_url, 2)?;
-    for version in migrations::run_pending(&db)? {
+    let migrated = migrations::run_pending_reporting(&db)?;
+    for version in migrated.applied {
         tracing::info!(%version, "applied migration");
+    }
+    // Not repeated as warnings by every admin command (their stderr is for their own error
+    // line): `latchkey migrate` and `serve` report each conflict.
+    if !migrated.conflicts.is_empty() {
+        let count = migrated.conflicts.len();
+        tracing::info!(count, "accounts share keys; `latchkey migrate` lists them");
     }
     Ok(db)
 }

@@ -10,7 +10,7 @@ mod username;
 
 pub use email_address::{canonical_key, EmailAddress, InvalidEmail};
 pub use password_rules::{NewPassword, PasswordRules, Violation, MAX_PASSWORD_BYTES};
-pub use username::Username;
+pub use username::{email_form_key, username_key, InvalidUsername, Username};
 
 use rand::TryRngCore;
 

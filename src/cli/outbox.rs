@@ -13,7 +13,8 @@ use crate::services::outbox::{self, RetryContext};
 pub enum OutboxCommand {
     /// Messages per state and the age of the oldest pending one.
     Status,
-    /// Make failed pending messages due now; with --dead, also re-render and requeue dead ones.
+    /// Make failed pending messages due now; with --dead, also re-render and requeue dead ones
+    /// (at most one reset mail per account, none that a newer live reset token supersedes).
     Retry {
         /// Also requeue messages that were given up on.
         #[arg(long)]
@@ -54,6 +55,13 @@ pub(super) fn run(command: OutboxCommand, config: &Config) -> anyhow::Result<()>
             println!("{} pending message(s) made due now", report.due_now);
             if dead {
                 println!("{} dead message(s) requeued", report.requeued);
+                println!(
+                    "{} dead reset message(s) not re-sent: superseded",
+                    report.superseded.len()
+                );
+            }
+            for (id, reason) in &report.superseded {
+                println!("message {id} not re-sent: {reason}");
             }
             for (id, reason) in &report.skipped {
                 println!("message {id} not requeued: {reason}");

@@ -38,6 +38,20 @@ pub enum UsersCommand {
     /// `{"username": "…", "email": "…", "password": "…"}` (or `"password_hash": "$argon2id$…"`,
     /// or neither for no usable password).
     Import,
+    /// Rename an account (the new name follows the same rules as at creation).
+    Rename {
+        /// The user.
+        username: String,
+        /// The new username.
+        new_username: String,
+    },
+    /// Change an account's email address (reset links go there from now on).
+    SetEmail {
+        /// The user.
+        username: String,
+        /// The new address.
+        email: String,
+    },
     /// List every account.
     List,
     /// Allow an account to log in and reset again.
@@ -86,6 +100,20 @@ pub(super) fn run(command: UsersCommand, config: &Config) -> anyhow::Result<()> 
             let hasher = PasswordHasher::new(config.passwords.argon2)?;
             let count = users::import_users(&db, &hasher, rules, records)?;
             println!("imported {count} user(s)");
+        }
+        UsersCommand::Rename {
+            username,
+            new_username,
+        } => {
+            let new_name = Username::parse(&new_username)?;
+            let user = users::rename_user(&connect(config)?, &username, new_name)?;
+            println!("renamed {username} to {} (id {})", user.username, user.id);
+        }
+        UsersCommand::SetEmail { username, email } => {
+            let address = EmailAddress::parse(&email)
+                .map_err(|_| anyhow::anyhow!("{email:?} is not a valid email address"))?;
+            let user = users::set_email(&connect(config)?, &username, address)?;
+            println!("email of {} set to {}", user.username, user.email);
         }
         UsersCommand::List => {
             let db = connect(config)?;

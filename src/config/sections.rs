@@ -42,9 +42,9 @@ pub enum AccountBinding {
 /// The account field a reset request is looked up by.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LookupField {
-    /// Canonical (NFKC + case-folded) email address.
+    /// Canonical email address (case-folded local part, IDNA domain).
     Email,
-    /// Exact username.
+    /// Username: exact spelling first, else ignoring case and compatibility forms.
     Username,
 }
 

@@ -3,17 +3,9 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use super::schema::{password_reset_tokens, users};
+use super::schema::password_reset_tokens;
 use super::DbConnection;
 
-/// How a presented code names its account.
-#[derive(Debug, Clone, Copy)]
-pub enum AccountKey<'a> {
-    /// The canonical email key.
-    Email(&'a str),
-    /// The username.
-    Username(&'a str),
-}
 
 /// A stored token (its hash; the token itself is never stored).
 #[derive(Debug, Clone, Queryable, Selectable)]
@@ -152,37 +144,23 @@ impl Attempt {
 /// with [`give_back_attempt`] when the code matched.
 pub fn take_attempt(
     conn: &mut DbConnection,
-    account: AccountKey<'_>,
+    user_id: Option<i64>,
     now: NaiveDateTime,
     max: i32,
 ) -> QueryResult<Vec<Attempt>> {
-    use password_reset_tokens::{expires_at, failed_attempts, id, token_hash, user_id};
-    let live = password_reset_tokens::table
-        .filter(expires_at.gt(now))
-        .filter(failed_attempts.lt(max));
-    let one_more = failed_attempts.eq(failed_attempts + 1);
-    match account {
-        AccountKey::Email(key) => {
-            let owner = users::table
-                .filter(users::email_key.eq(key))
-                .select(users::id);
-            diesel::update(live.filter(user_id.eq_any(owner)))
-                .set(one_more)
-                .returning((id, token_hash, failed_attempts))
-                .get_results::<(i64, String, i32)>(conn)
-                .map(Attempt::from_rows)
-        }
-        AccountKey::Username(name) => {
-            let owner = users::table
-                .filter(users::username.eq(name))
-                .select(users::id);
-            diesel::update(live.filter(user_id.eq_any(owner)))
-                .set(one_more)
-                .returning((id, token_hash, failed_attempts))
-                .get_results::<(i64, String, i32)>(conn)
-                .map(Attempt::from_rows)
-        }
-    }
+    use password_reset_tokens::{expires_at, failed_attempts, id, token_hash};
+    // No account: the same statement on a user id no row has (ids start at 1).
+    let owner = user_id.unwrap_or(0);
+    diesel::update(
+        password_reset_tokens::table
+            .filter(password_reset_tokens::user_id.eq(owner))
+            .filter(expires_at.gt(now))
+            .filter(failed_attempts.lt(max)),
+    )
+    .set(failed_attempts.eq(failed_attempts + 1))
+    .returning((id, token_hash, failed_attempts))
+    .get_results::<(i64, String, i32)>(conn)
+    .map(Attempt::from_rows)
 }
 
 /// Returns the attempt [`take_attempt`] took, for a code that matched.
@@ -194,4 +172,20 @@ pub fn give_back_attempt(conn: &mut DbConnection, id: i64) -> QueryResult<usize>
     )
     .set(password_reset_tokens::failed_attempts.eq(password_reset_tokens::failed_attempts - 1))
     .execute(conn)
+}
+
+/// The account's newest token that has not expired (an account has at most one, but a race
+/// between instances must not make this fail).
+pub fn find_live_for_user(
+    conn: &mut DbConnection,
+    user_id: i64,
+    now: NaiveDateTime,
+) -> QueryResult<Option<ResetTokenRow>> {
+    password_reset_tokens::table
+        .filter(password_reset_tokens::user_id.eq(user_id))
+        .filter(password_reset_tokens::expires_at.gt(now))
+        .order(password_reset_tokens::created_at.desc())
+        .select(ResetTokenRow::as_select())
+        .first(conn)
+        .optional()
 }

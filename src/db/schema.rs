@@ -103,6 +103,7 @@ diesel::table! {
         updated_at -> Timestamp,
         reset_window_start -> Nullable<Timestamp>,
         reset_window_count -> Int4,
+        username_key -> Nullable<Text>,
     }
 }
 

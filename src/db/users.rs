@@ -1,10 +1,13 @@
 //! The `users` table.
 
+use std::collections::HashMap;
+
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use super::schema::users;
 use super::DbConnection;
+use crate::domain::username_key;
 
 /// An account row.
 #[derive(Debug, Clone, Queryable, Selectable)]
@@ -12,7 +15,7 @@ use super::DbConnection;
 pub struct User {
     /// Primary key.
     pub id: i64,
-    /// Unique, case-sensitive login name.
+    /// Login name as the administrator typed it (unique byte for byte).
     pub username: String,
     /// The address as entered; mail goes here.
     pub email: String,
@@ -30,6 +33,9 @@ pub struct User {
     pub created_at: NaiveDateTime,
     /// Last modification time (UTC).
     pub updated_at: NaiveDateTime,
+    /// NFKC + case-folded `username`, unique; `None` on a legacy row whose key would collide
+    /// with another account's (reported by `latchkey migrate`).
+    pub username_key: Option<String>,
 }
 
 /// A row to insert.
@@ -38,6 +44,8 @@ pub struct User {
 pub struct NewUser<'a> {
     /// Login name.
     pub username: &'a str,
+    /// Its uniqueness key ([`username_key`]).
+    pub username_key: &'a str,
     /// Address as entered.
     pub email: &'a str,
     /// Canonical address.
@@ -63,13 +71,22 @@ impl NewUser<'_> {
     }
 }
 
-/// The account with this exact username.
+/// The account a typed username means: the one with exactly that username, else the one whose
+/// username key matches (so `BOB` finds `bob`). The exact match comes first so a legacy account
+/// left without a key (its key collides with another's) is still found by its own spelling.
 pub fn find_by_username(conn: &mut DbConnection, username: &str) -> QueryResult<Option<User>> {
-    users::table
-        .filter(users::username.eq(username))
+    let key = username_key(username);
+    let mut matches: Vec<User> = users::table
+        .filter(
+            users::username
+                .eq(username)
+                .or(users::username_key.eq(&key)),
+        )
         .select(User::as_select())
-        .first(conn)
-        .optional()
+        .limit(2)
+        .load(conn)?;
+    matches.sort_by_key(|user| user.username != username);
+    Ok(matches.into_iter().next())
 }
 
 /// The account whose canonical email is `email_key`.
@@ -81,20 +98,35 @@ pub fn find_by_email_key(conn: &mut DbConnection, email_key: &str) -> QueryResul
         .optional()
 }
 
-/// The account a login name means: the one with that exact username, else the one whose
-/// canonical email is `email_key`.
+/// The account a login name means. An address (its canonical key `email_key`) is looked up as
+/// an email first, so no username can capture another account's email logins; then the exact
+/// username, then the username key (`BOB` logs in as `bob`).
 pub fn find_for_login(
     conn: &mut DbConnection,
     login: &str,
     email_key: &str,
 ) -> QueryResult<Option<User>> {
-    let mut matches: Vec<User> = users::table
-        .filter(users::username.eq(login).or(users::email_key.eq(email_key)))
+    let key = username_key(login);
+    let matches: Vec<User> = users::table
+        .filter(
+            users::email_key
+                .eq(email_key)
+                .or(users::username.eq(login))
+                .or(users::username_key.eq(&key)),
+        )
         .select(User::as_select())
-        .limit(2)
+        .limit(3)
         .load(conn)?;
-    matches.sort_by_key(|user| user.username != login);
-    Ok(matches.into_iter().next())
+    let rank = |user: &User| {
+        if user.email_key == email_key {
+            0
+        } else if user.username == login {
+            1
+        } else {
+            2
+        }
+    };
+    Ok(matches.into_iter().min_by_key(rank))
 }
 
 /// The accounts whose canonical emails are among `keys`.
@@ -105,12 +137,70 @@ pub fn find_by_email_keys(conn: &mut DbConnection, keys: &[&str]) -> QueryResult
         .load(conn)
 }
 
-/// The accounts whose usernames are among `names`.
-pub fn find_by_usernames(conn: &mut DbConnection, names: &[&str]) -> QueryResult<Vec<User>> {
-    users::table
-        .filter(users::username.eq_any(names))
+/// The account each typed name means, as [`find_by_username`] decides it, in one query: keyed
+/// by the name as typed; names that mean no account are absent.
+pub fn find_by_usernames(
+    conn: &mut DbConnection,
+    names: &[&str],
+) -> QueryResult<HashMap<String, User>> {
+    let keys: Vec<String> = names.iter().map(|name| username_key(name)).collect();
+    let rows: Vec<User> = users::table
+        .filter(
+            users::username
+                .eq_any(names)
+                .or(users::username_key.eq_any(&keys)),
+        )
         .select(User::as_select())
+        .load(conn)?;
+    let mut found = HashMap::new();
+    for (name, key) in names.iter().zip(&keys) {
+        let user = rows.iter().find(|user| user.username == *name).or_else(|| {
+            rows.iter()
+                .find(|user| user.username_key.as_deref() == Some(key.as_str()))
+        });
+        if let Some(user) = user {
+            found.insert((*name).to_owned(), user.clone());
+        }
+    }
+    Ok(found)
+}
+
+/// The columns the key backfill after migrations reads.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = users)]
+pub struct KeyRow {
+    /// Primary key.
+    pub id: i64,
+    /// Login name as stored.
+    pub username: String,
+    /// Address as stored.
+    pub email: String,
+    /// Stored email key (maybe computed by an older rule).
+    pub email_key: String,
+    /// Stored username key (`None` before the backfill, or for a colliding legacy row).
+    pub username_key: Option<String>,
+}
+
+/// Every account's names and keys, by id (for the backfill).
+pub fn list_keys(conn: &mut DbConnection) -> QueryResult<Vec<KeyRow>> {
+    users::table
+        .order(users::id.asc())
+        .select(KeyRow::as_select())
         .load(conn)
+}
+
+/// Stores a recomputed username key.
+pub fn set_username_key(conn: &mut DbConnection, id: i64, key: &str) -> QueryResult<usize> {
+    diesel::update(users::table.find(id))
+        .set(users::username_key.eq(key))
+        .execute(conn)
+}
+
+/// Stores a recomputed email key.
+pub fn set_email_key(conn: &mut DbConnection, id: i64, key: &str) -> QueryResult<usize> {
+    diesel::update(users::table.find(id))
+        .set(users::email_key.eq(key))
+        .execute(conn)
 }
 
 /// The account with this id.
@@ -128,6 +218,40 @@ pub fn list(conn: &mut DbConnection) -> QueryResult<Vec<User>> {
         .order(users::id.asc())
         .select(User::as_select())
         .load(conn)
+}
+
+/// Renames an account (the key is the new name's); returns the number of rows changed.
+pub fn rename(
+    conn: &mut DbConnection,
+    id: i64,
+    username: &str,
+    key: &str,
+    now: NaiveDateTime,
+) -> QueryResult<usize> {
+    diesel::update(users::table.find(id))
+        .set((
+            users::username.eq(username),
+            users::username_key.eq(key),
+            users::updated_at.eq(now),
+        ))
+        .execute(conn)
+}
+
+/// Changes an account's address and its key; returns the number of rows changed.
+pub fn set_email(
+    conn: &mut DbConnection,
+    id: i64,
+    email: &str,
+    email_key: &str,
+    now: NaiveDateTime,
+) -> QueryResult<usize> {
+    diesel::update(users::table.find(id))
+        .set((
+            users::email.eq(email),
+            users::email_key.eq(email_key),
+            users::updated_at.eq(now),
+        ))
+        .execute(conn)
 }
 
 /// Sets `is_active`; returns the number of rows changed (0 = no such user).

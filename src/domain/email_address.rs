@@ -2,9 +2,11 @@
 //!
 //! Validity follows Django exactly (ASCII local part; the domain may be internationalised and
 //! is checked in its IDNA form), because API clients of django-rest-passwordreset expect the same
-//! 400s. Comparison uses one app-side canonical form, NFKC followed by full Unicode case folding
-//! (Django's post-CVE-2019-19844 rule), stored in its own unique column: SQLite's `NOCASE` and
-//! PostgreSQL's `lower()` disagree outside ASCII, so the database collation is never relied on.
+//! 400s. Comparison uses one app-side canonical form, stored in its own unique column (SQLite's
+//! `NOCASE` and PostgreSQL's `lower()` disagree outside ASCII, so the database collation is never
+//! relied on): the local part NFKC-normalised and fully case-folded (Django's post-CVE-2019-19844
+//! rule), the domain in its IDNA ASCII form, because `bücher.example` and `xn--bcher-kva.example`
+//! are one mailbox domain and must not be two accounts.
 
 use std::fmt;
 use std::net::{Ipv4Addr, Ipv6Addr};
@@ -74,10 +76,29 @@ impl fmt::Display for EmailAddress {
     }
 }
 
-/// NFKC, then full case folding: two addresses are the same account iff their keys are equal.
+/// Two addresses are the same account iff their keys are equal: NFKC over the whole text, then
+/// the local part case-folded and the domain (after the last `@`) mapped to its IDNA ASCII form
+/// (UTS 46: case, width and compatibility mapping, then punycode). Also used on login names that
+/// may or may not be addresses; text without `@`, or a domain IDNA refuses, is just case-folded.
 pub fn canonical_key(value: &str) -> String {
     let normalized: String = value.trim().nfkc().collect();
-    caseless::default_case_fold_str(&normalized)
+    match normalized.rsplit_once('@') {
+        Some((local, domain)) => format!(
+            "{}@{}",
+            caseless::default_case_fold_str(local),
+            domain_key(domain)
+        ),
+        None => caseless::default_case_fold_str(&normalized),
+    }
+}
+
+/// The IDNA ASCII form of a domain, lower case; the folded text when IDNA refuses it (an
+/// address literal such as `[127.0.0.1]`, or something that is not a domain at all).
+fn domain_key(domain: &str) -> String {
+    match idna::domain_to_ascii(domain) {
+        Ok(ascii) if !ascii.is_empty() => ascii.to_ascii_lowercase(),
+        _ => caseless::default_case_fold_str(domain),
+    }
 }
 
 fn is_valid(value: &str) -> bool {
@@ -176,5 +197,27 @@ mod tests {
             canonical_key("al\u{131}ce@example.com"),
             "alice@example.com"
         );
+    }
+
+    #[test]
+    fn canonical_keys_use_the_idna_form_of_the_domain() {
+        let ascii = "user@xn--bcher-kva.example";
+        assert_eq!(canonical_key("user@b\u{fc}cher.example"), ascii);
+        assert_eq!(canonical_key("user@B\u{dc}CHER.example"), ascii);
+        assert_eq!(canonical_key("user@XN--BCHER-KVA.example"), ascii);
+        assert_eq!(canonical_key("USER@xn--bcher-kva.example"), ascii);
+        // A decomposed ü (u + combining diaeresis) is the same domain after NFKC.
+        assert_eq!(canonical_key("user@bu\u{308}cher.example"), ascii);
+        // Address literals and non-addresses keep the folded form.
+        assert_eq!(canonical_key("x@[127.0.0.1]"), "x@[127.0.0.1]");
+        assert_eq!(canonical_key("BOB"), "bob");
+        for typed in [
+            "user@b\u{fc}cher.example",
+            "root@localhost",
+            "A@Example.com",
+        ] {
+            let key = canonical_key(typed);
+            assert_eq!(canonical_key(&key), key, "{typed}");
+        }
     }
 }

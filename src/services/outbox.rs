@@ -4,7 +4,7 @@
 //! Bodies are stored sealed (see [`seal_body`]): a queued reset mail carries a live link, and
 //! clearing the body after sending does not erase it from SQLite free pages, the WAL or a backup.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::Duration;
 
@@ -12,6 +12,7 @@ use chrono::NaiveDateTime;
 
 use crate::config::PublicUrl;
 use crate::db::outbox::{self, NewOutboxMessage, Requeue};
+use crate::db::reset_tokens;
 use crate::db::users::{self, User};
 use crate::db::{self, Db, DbConnection, DbError};
 use crate::email::compose::check_header_value;
@@ -213,8 +214,18 @@ pub struct RetryReport {
     pub due_now: usize,
     /// Dead messages put back in the queue (re-rendered, since their body was cleared).
     pub requeued: usize,
+    /// Dead reset mails not re-sent because something newer replaces them (a live reset token
+    /// issued after the mail, or a newer dead reset mail of the same account), with the reason.
+    pub superseded: Vec<(i64, String)>,
     /// Dead messages that could not be requeued, with the reason.
     pub skipped: Vec<(i64, String)>,
+}
+
+/// What became of one dead message.
+enum DeadOutcome {
+    Requeued,
+    Superseded(String),
+    Skipped(String),
 }
 
 /// What re-rendering a dead message needs.
@@ -229,6 +240,12 @@ pub struct RetryContext<'a> {
 /// Makes failed pending messages due now and, with `include_dead`, re-renders and requeues
 /// dead ones. Bodies of dead messages were cleared, so a message is rebuilt from its kind and
 /// account; a kind that cannot be rebuilt is reported, not sent empty.
+///
+/// A re-rendered reset mail carries a new token, which replaces the account's current one. So
+/// of several dead reset mails of one account only the newest is re-sent (one new token per
+/// account, not one per mail, each killing the previous link), and none is re-sent when the
+/// account holds a live token issued after that mail (the user already has a newer working
+/// link, which a re-send would kill).
 pub fn retry(
     db: &Db,
     outbox_handle: &Outbox,
@@ -242,12 +259,31 @@ pub fn retry(
         ..RetryReport::default()
     };
     if include_dead {
-        for message in outbox::list_dead(&mut conn)? {
-            let requeued = conn
-                .write(|conn| requeue_dead(conn, &message, context, &outbox_handle.bodies, now))?;
-            match requeued {
-                Ok(()) => report.requeued += 1,
-                Err(reason) => report.skipped.push((message.id, reason)),
+        let dead = outbox::list_dead(&mut conn)?;
+        let mut newest_reset: HashMap<i64, i64> = HashMap::new();
+        for message in dead.iter().filter(|m| m.kind == KIND_PASSWORD_RESET) {
+            if let Some(user_id) = message.user_id {
+                let newest = newest_reset.entry(user_id).or_insert(message.id);
+                *newest = (*newest).max(message.id);
+            }
+        }
+        for message in dead {
+            let newer = message
+                .user_id
+                .and_then(|user_id| newest_reset.get(&user_id))
+                .filter(|newest| message.kind == KIND_PASSWORD_RESET && **newest != message.id);
+            let outcome = match newer {
+                Some(newest) => DeadOutcome::Superseded(format!(
+                    "superseded by message {newest}, a newer dead reset mail of the same account"
+                )),
+                None => conn.write(|conn| {
+                    requeue_dead(conn, &message, context, &outbox_handle.bodies, now)
+                })?,
+            };
+            match outcome {
+                DeadOutcome::Requeued => report.requeued += 1,
+                DeadOutcome::Superseded(reason) => report.superseded.push((message.id, reason)),
+                DeadOutcome::Skipped(reason) => report.skipped.push((message.id, reason)),
             }
         }
     }
@@ -261,7 +297,7 @@ fn requeue_dead(
     context: RetryContext<'_>,
     bodies: &Sealer,
     now: NaiveDateTime,
-) -> Result<Result<(), String>, diesel::result::Error> {
+) -> Result<DeadOutcome, diesel::result::Error> {
     let user = match message.user_id {
         Some(id) => users::find_by_id(conn, id)?,
         None => None,
@@ -269,6 +305,17 @@ fn requeue_dead(
     let mut expires_at = None;
     let content = match (message.kind.as_str(), &user) {
         (KIND_PASSWORD_RESET, Some(user)) if context.reset.may_request(user) => {
+            // Checked in this transaction, right before the new token would replace it.
+            if let Some(token) = reset_tokens::find_live_for_user(conn, user.id, now)? {
+                // The mail's own token (same expiry) was never delivered: replacing it is fine.
+                let own = message.expires_at == Some(token.expires_at);
+                if !own && token.created_at > message.created_at {
+                    return Ok(DeadOutcome::Superseded(format!(
+                        "superseded by a live reset token issued after it ({})",
+                        token.created_at.format("%Y-%m-%dT%H:%M:%SZ")
+                    )));
+                }
+            }
             let created = context
                 .reset
                 .create_token(conn, user, &ClientInfo::default(), false)?;
@@ -281,25 +328,31 @@ fn requeue_dead(
             };
             match mail.render() {
                 Ok(content) => content,
-                Err(err) => return Ok(Err(format!("cannot render: {err}"))),
+                Err(err) => return Ok(DeadOutcome::Skipped(format!("cannot render: {err}"))),
             }
         }
         (KIND_PASSWORD_RESET, Some(_)) => {
-            return Ok(Err(
-                "its account can no longer reset its password".to_owned()
+            return Ok(DeadOutcome::Skipped(
+                "its account can no longer reset its password".to_owned(),
             ))
         }
         (KIND_PASSWORD_CHANGED, Some(user)) => {
             let changed_at = user.password_changed_at.unwrap_or(message.created_at);
             match password_changed_email(user, changed_at, context.public_url) {
                 Ok(content) => content,
-                Err(err) => return Ok(Err(format!("cannot render: {err}"))),
+                Err(err) => return Ok(DeadOutcome::Skipped(format!("cannot render: {err}"))),
             }
         }
         (_, None) if message.user_id.is_some() => {
-            return Ok(Err("its account no longer exists".to_owned()))
+            return Ok(DeadOutcome::Skipped(
+                "its account no longer exists".to_owned(),
+            ))
         }
-        (kind, _) => return Ok(Err(format!("a {kind} message cannot be rebuilt"))),
+        (kind, _) => {
+            return Ok(DeadOutcome::Skipped(format!(
+                "a {kind} message cannot be rebuilt"
+            )))
+        }
     };
     outbox::requeue_dead(
         conn,
@@ -312,5 +365,5 @@ fn requeue_dead(
         now,
     )?;
     tracing::info!(outbox_id = message.id, kind = %message.kind, "dead email requeued");
-    Ok(Ok(()))
+    Ok(DeadOutcome::Requeued)
 }

@@ -23,7 +23,7 @@ use secrecy::SecretString;
 use crate::config::values::Rate;
 use crate::config::{AccountBinding, LookupField, PublicUrl};
 use crate::db::audit::NewAuditEvent;
-use crate::db::reset_tokens::{self, AccountKey, NewResetToken, ResetTokenRow};
+use crate::db::reset_tokens::{self, NewResetToken, ResetTokenRow};
 use crate::db::users::{self, User};
 use crate::db::{self, login_throttles, Conn, Db, DbConnection, DbError};
 use crate::domain::reset_token::TokenGenerator;
@@ -98,7 +98,7 @@ impl PresentedToken {
 pub enum ResetIdentifier {
     /// An address valid by Django's rules (`LATCHKEY_LOOKUP_FIELD=email`).
     Email(EmailAddress),
-    /// A username, matched exactly (`LATCHKEY_LOOKUP_FIELD=username`).
+    /// A username, matched as typed or by its key (`LATCHKEY_LOOKUP_FIELD=username`).
     Username(String),
 }
 
@@ -401,15 +401,14 @@ impl ResetService {
         account: &ResetIdentifier,
     ) -> Result<Option<ResetTokenRow>, TokenError> {
         use subtle::ConstantTimeEq;
-        let key = account.lookup_key();
-        let account_key = match account {
-            ResetIdentifier::Email(_) => AccountKey::Email(&key),
-            ResetIdentifier::Username(_) => AccountKey::Username(&key),
-        };
+        let owner = self
+            .find_by_lookup_key(conn, &account.lookup_key())
+            .map_err(DbError::from)?
+            .map(|user| user.id);
         let now = db::now();
         let matched = conn.write(|conn| {
             let mut matched = None;
-            for attempt in reset_tokens::take_attempt(conn, account_key, now, MAX_CODE_ATTEMPTS)? {
+            for attempt in reset_tokens::take_attempt(conn, owner, now, MAX_CODE_ATTEMPTS)? {
                 if bool::from(attempt.token_hash.as_bytes().ct_eq(token_hash.as_bytes())) {
                     reset_tokens::give_back_attempt(conn, attempt.id)?;
                     matched = Some(attempt.id);

@@ -189,10 +189,7 @@ impl ResetService {
                 .into_iter()
                 .map(|user| (user.email_key.clone(), user))
                 .collect(),
-            LookupField::Username => users::find_by_usernames(conn, keys)?
-                .into_iter()
-                .map(|user| (user.username.clone(), user))
-                .collect(),
+            LookupField::Username => users::find_by_usernames(conn, keys)?,
         })
     }
 

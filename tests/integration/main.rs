@@ -13,6 +13,7 @@ mod config_errors;
 mod edges;
 mod health;
 mod hostile_smtp;
+mod identity;
 mod many_instances;
 mod migrations;
 mod number_codes;
