@@ -6,7 +6,6 @@ use diesel::prelude::*;
 use super::schema::password_reset_tokens;
 use super::DbConnection;
 
-
 /// A stored token (its hash; the token itself is never stored).
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = password_reset_tokens)]

@@ -23,5 +23,4 @@ mod password_reset;
 mod races;
 mod reset_package;
 mod serve_binary;
-mod timing;
 mod token_at_rest;
