@@ -21,6 +21,7 @@
 //! | `LATCHKEY_REQUIRE_USABLE_PASSWORD` | `true` |
 //! | `LATCHKEY_CLIENT_IP_HEADER` | unset (peer address) |
 //! | `LATCHKEY_TRUSTED_PROXIES` | the TCP peer only (needs `LATCHKEY_CLIENT_IP_HEADER`) |
+//! | `LATCHKEY_IPV6_PREFIX` | `64` (IPv6 clients are limited per network of this length, 32..128) |
 //! | `LATCHKEY_TOKEN_GENERATOR` | `string` (`LATCHKEY_TOKEN_MIN_LENGTH`/`MAX_LENGTH` 64/64; `LATCHKEY_TOKEN_MIN_NUMBER`/`MAX_NUMBER` 100000/999999) |
 //! | `LATCHKEY_NUMBER_TOKEN_REQUIRES_EMAIL` | `true` (number codes only: `validate_token/` and `confirm/` need the account's `email`) |
 //! | `LATCHKEY_PASSWORD_MIN_LENGTH` | `12` |
@@ -92,6 +93,9 @@ pub struct Config {
     pub client_ip_header: Option<String>,
     /// Peers whose `client_ip_header` is believed, and hops skipped inside it.
     pub trusted_proxies: TrustedProxies,
+    /// IPv6 clients are counted by limits per network of this prefix length: one host owns a
+    /// whole /64 and could otherwise take a fresh address for every guess.
+    pub ipv6_prefix: u8,
     /// Rules for new passwords and the hashing cost.
     pub passwords: PasswordPolicy,
     /// Outbox delivery.
@@ -197,6 +201,9 @@ impl Config {
             )?,
             client_ip_header,
             trusted_proxies,
+            ipv6_prefix: vars.parse("LATCHKEY_IPV6_PREFIX", 64, |raw| {
+                values::integer_in(raw, 32, 128)
+            })?,
             passwords: PasswordPolicy::from_vars(&vars)?,
             email: EmailConfig::from_vars(&vars)?,
             log: LogConfig::from_vars(&vars)?,

@@ -26,6 +26,9 @@ pub struct ClientInfo {
     pub ip: Option<IpAddr>,
     /// The `User-Agent`, cut to [`MAX_USER_AGENT_CHARS`].
     pub user_agent: Option<String>,
+    /// What rate limits count the client as: its address, or for IPv6 its network (see
+    /// [`ClientInfo::counted_per_network`]).
+    pub network: Option<IpAddr>,
 }
 
 impl ClientInfo {
@@ -34,7 +37,20 @@ impl ClientInfo {
         Self {
             ip,
             user_agent: user_agent.map(|ua| ua.chars().take(MAX_USER_AGENT_CHARS).collect()),
+            network: ip,
         }
+    }
+
+    /// Counts an IPv6 client by its first `prefix` bits: one host is given a whole /64 and
+    /// could otherwise take a fresh address for every guess. IPv4 addresses count one by one.
+    pub fn counted_per_network(mut self, prefix: u8) -> Self {
+        self.network = self.ip.map(|ip| match ip {
+            IpAddr::V6(v6) => {
+                ipnet::Ipv6Net::new(v6, prefix).map_or(ip, |net| IpAddr::V6(net.trunc().addr()))
+            }
+            IpAddr::V4(_) => ip,
+        });
+        self
     }
 
     /// The address as stored.

@@ -60,7 +60,7 @@ pub fn client_info(req: &HttpRequest, config: &Config) -> ClientInfo {
         .headers()
         .get(header::USER_AGENT)
         .map(|value| String::from_utf8_lossy(value.as_bytes()).into_owned());
-    ClientInfo::new(ip, user_agent.as_deref())
+    ClientInfo::new(ip, user_agent.as_deref()).counted_per_network(config.ipv6_prefix)
 }
 
 /// How the client address is decided, for the start-up log line: `the TCP peer`, or the header
@@ -75,9 +75,10 @@ pub fn describe(config: &Config) -> String {
     }
 }
 
-/// The key rate limits count under (an unknown address shares one bucket).
+/// The key rate limits count under: the client's address, an IPv6 client's network
+/// (`LATCHKEY_IPV6_PREFIX`); an unknown address shares one bucket.
 pub fn limit_key(client: &ClientInfo) -> IpAddr {
-    client.ip.unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED))
+    client.network.unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED))
 }
 
 /// How the forwarding header lists its hops.

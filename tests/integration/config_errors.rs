@@ -73,6 +73,19 @@ fn other_invalid_values_are_refused() {
         "LATCHKEY_LOOKUP_FIELD",
     );
     fails_naming(
+        &[("LATCHKEY_IPV6_PREFIX", "8")],
+        &["migrate"],
+        "LATCHKEY_IPV6_PREFIX",
+    );
+    fails_naming(
+        &[
+            ("LATCHKEY_TOKEN_GENERATOR", "number"),
+            ("LATCHKEY_NUMBER_TOKEN_REQUIRES_EMAIL", "perhaps"),
+        ],
+        &["migrate"],
+        "LATCHKEY_NUMBER_TOKEN_REQUIRES_EMAIL",
+    );
+    fails_naming(
         &[("LATCHKEY_BIND", "nowhere")],
         &["migrate"],
         "LATCHKEY_BIND",

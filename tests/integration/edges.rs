@@ -19,6 +19,7 @@ on_both_backends!(
     pages_and_api_answer_503_while_the_database_is_down_and_recover,
     malformed_query_strings_and_forms_get_html_400_pages,
     get_and_head_of_an_expired_reset_link_change_nothing,
+    an_ipv6_client_is_counted_per_network_not_per_address,
 );
 
 const API_UNAVAILABLE: &str = "The service is temporarily unavailable. Please try again shortly.";
@@ -396,4 +397,61 @@ async fn get_and_head_of_an_expired_reset_link_change_nothing(backend: Backend) 
         stdout(&purge)
     );
     assert_eq!(app.reset_token_count().await, 0, "the purge removes it");
+}
+
+async fn an_ipv6_client_is_counted_per_network_not_per_address(backend: Backend) {
+    let (app, _sink) = app_with_mail(
+        backend,
+        &[
+            ("LATCHKEY_CLIENT_IP_HEADER", "X-Forwarded-For"),
+            ("LATCHKEY_RATE_LOGIN_FAILURES_PER_IP", "3/1h"),
+            ("LATCHKEY_RATE_LOGIN_FAILURES_PER_ACCOUNT_IP", "3/1h"),
+        ],
+    )
+    .await;
+    seed(&app).await;
+    let login = |address: String, password: &'static str| {
+        let request = app
+            .client
+            .post(app.url("/api/auth/login"))
+            .header("X-Forwarded-For", address)
+            .json(&json!({ "username": "alice", "password": password }));
+        async move { request.send().await.unwrap().status().as_u16() }
+    };
+    // One host owns the whole /64: a fresh address for every guess is still one client.
+    let mut statuses = Vec::new();
+    for host in 1..=5 {
+        statuses.push(login(format!("2001:db8:1:2::{host:x}"), "wrong password").await);
+    }
+    assert_eq!(statuses, [401, 401, 401, 429, 429]);
+    assert_eq!(
+        login("2001:db8:1:2:ffff::1".to_owned(), ALICE_PASSWORD).await,
+        429,
+        "the right password from the same /64 waits too"
+    );
+    assert_eq!(
+        login("2001:db8:1:3::1".to_owned(), ALICE_PASSWORD).await,
+        200,
+        "the next /64 is another client"
+    );
+
+    let narrow = app.sibling(&[("LATCHKEY_IPV6_PREFIX", "128")]).await;
+    let mut statuses = Vec::new();
+    for host in 1..=5 {
+        let status = narrow
+            .client
+            .post(narrow.url("/api/auth/login"))
+            .header("X-Forwarded-For", format!("2001:db8:9::{host:x}"))
+            .json(&json!({ "username": "bob", "password": "wrong password" }))
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .as_u16();
+        statuses.push(status);
+    }
+    assert_eq!(
+        statuses, [401; 5],
+        "LATCHKEY_IPV6_PREFIX=128 counts each address"
+    );
 }
