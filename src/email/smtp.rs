@@ -298,7 +298,15 @@ fn classify(failure: Failure, deadline: Instant) -> SendError {
             let text = reply.message().collect::<Vec<_>>().join(" ");
             let code = reply.code();
             let reason = crate::db::one_line(&format!("{during}: {code} {text}"));
-            if code.severity == Severity::PermanentNegativeCompletion {
+            // Only a refusal of this message (its sender, a recipient, its data) is final for
+            // it. A 5xx at the greeting, EHLO, STARTTLS or AUTH says the server (or our
+            // account there) is refusing service: retried with backoff, so a misconfigured or
+            // hostile server cannot dead-letter every message on its first attempt.
+            let about_the_message = matches!(
+                during,
+                "MAIL FROM" | "RCPT TO" | "DATA" | "the message body"
+            );
+            if about_the_message && code.severity == Severity::PermanentNegativeCompletion {
                 SendError::Permanent(format!("permanent error ({code}): {reason}"))
             } else {
                 SendError::Transient(format!("transient error ({code}): {reason}"))
@@ -732,6 +740,27 @@ mod tests {
             matches!(classify(refused, deadline), SendError::Permanent(reason) if reason.contains("550"))
         );
         assert!(matches!(conn.read_reply("DATA"), Err(Failure::Protocol(_))));
+    }
+
+    #[test]
+    fn a_5xx_refusing_service_is_retried_and_one_refusing_the_message_is_final() {
+        let deadline = Instant::now() + Duration::from_secs(5);
+        for during in ["greeting", "EHLO", "STARTTLS", "AUTH"] {
+            let mut conn = connection_to(vec![b"554 5.7.1 go away\r\n"], Duration::ZERO, deadline);
+            let refused = conn.read_reply(during).unwrap_err();
+            assert!(
+                matches!(classify(refused, deadline), SendError::Transient(reason) if reason.contains("554")),
+                "{during}"
+            );
+        }
+        for during in ["MAIL FROM", "RCPT TO", "DATA", "the message body"] {
+            let mut conn = connection_to(vec![b"554 5.7.1 no\r\n"], Duration::ZERO, deadline);
+            let refused = conn.read_reply(during).unwrap_err();
+            assert!(
+                matches!(classify(refused, deadline), SendError::Permanent(_)),
+                "{during}"
+            );
+        }
     }
 
     #[test]
