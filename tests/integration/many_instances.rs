@@ -8,7 +8,44 @@ use std::time::{Duration, Instant};
 use crate::helpers::{spawn_app_with, Backend, TestApp};
 use crate::on_both_backends;
 
-on_both_backends!(every_accepted_reset_request_on_two_instances_ends_in_one_mail);
+on_both_backends!(
+    every_accepted_reset_request_on_two_instances_ends_in_one_mail,
+    a_request_accepted_while_no_instance_resolves_is_mailed_later_however_old,
+);
+
+async fn a_request_accepted_while_no_instance_resolves_is_mailed_later_however_old(
+    backend: Backend,
+) {
+    let enqueue_only = spawn_app_with(
+        backend,
+        &[
+            ("LATCHKEY_EMAIL_WORKERS", "0"),
+            ("LATCHKEY_RESET_TOKEN_TTL", "1s"),
+            ("LATCHKEY_REQUIRE_USABLE_PASSWORD", "false"),
+            ("LATCHKEY_EMAIL_POLL_INTERVAL", "100ms"),
+        ],
+    )
+    .await;
+    enqueue_only.create_user("alice", "alice@example.com").await;
+    let answered = Instant::now();
+    let response = enqueue_only
+        .client
+        .post(enqueue_only.url("/api/password_reset/"))
+        .json(&serde_json::json!({ "email": "alice@example.com" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    // The request is older than a token's lifetime before any instance can resolve it.
+    while answered.elapsed() < Duration::from_millis(1500) {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let resolver = enqueue_only
+        .sibling(&[("LATCHKEY_EMAIL_WORKERS", "1")])
+        .await;
+    let mails = wait_for_resolved(&resolver, 1).await;
+    assert_eq!(mails.get("alice@example.com"), Some(&1));
+}
 
 /// PostgreSQL only: a sequence (which a rollback does not undo) lets a trigger fail the first
 /// token inserts with the deadlock and serialization errors the server would raise.
