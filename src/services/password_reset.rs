@@ -64,13 +64,15 @@ pub struct ResetSettings {
 /// the fifth kills it, so guessing one account's 6-digit code has odds of 5 in 900,000.
 pub const MAX_CODE_ATTEMPTS: i32 = 5;
 
-/// What a check does with an expired token it finds.
+/// Whether a check may write: the API's POSTs may, a page shown by GET or HEAD may not.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Expired {
-    /// Delete it (the API's POSTs, as the package does).
-    Delete,
-    /// Leave it for the purge (pages shown by GET and HEAD).
-    Keep,
+enum Check {
+    /// An expired token found is deleted (as the package does), and a code presented with its
+    /// account's `email` costs one of that token's attempts.
+    Writes,
+    /// Nothing changes: an expired token is left for the purge, and a code is compared with its
+    /// account's token without counting (the per-IP limit still counts the request).
+    ReadOnly,
 }
 
 /// A reset token as a client presented it.
@@ -299,21 +301,21 @@ impl ResetService {
     /// Checks a token without consuming it; returns its account. An expired token found on
     /// the way is deleted, as the package's `validate_token/` does (a POST).
     pub fn validate(&self, presented: &PresentedToken) -> Result<User, TokenError> {
-        self.check(presented, Expired::Delete)
+        self.check(presented, Check::Writes)
     }
 
     /// Checks a token for a page that a GET or HEAD shows: as [`Self::validate`], but an
     /// expired token is left for the purge, because a GET never changes anything.
     pub fn check_link(&self, presented: &PresentedToken) -> Result<User, TokenError> {
-        self.check(presented, Expired::Keep)
+        self.check(presented, Check::ReadOnly)
     }
 
-    fn check(&self, presented: &PresentedToken, expired: Expired) -> Result<User, TokenError> {
+    fn check(&self, presented: &PresentedToken, mode: Check) -> Result<User, TokenError> {
         if !self.could_be_token(&presented.token) {
             return Err(TokenError::Invalid);
         }
         let mut conn = self.db.get()?;
-        self.live_token(&mut conn, presented, expired)
+        self.live_token(&mut conn, presented, mode)
             .map(|(_, user)| user)
     }
 
@@ -328,7 +330,7 @@ impl ResetService {
         if !self.could_be_token(token) {
             return Err(ConfirmError::InvalidToken);
         }
-        let (_, user) = self.live_token(&mut self.db.get()?, presented, Expired::Delete)?;
+        let (_, user) = self.live_token(&mut self.db.get()?, presented, Check::Writes)?;
         let event = PasswordReset {
             user: &user,
             client,
@@ -369,16 +371,19 @@ impl ResetService {
         &self,
         conn: &mut Conn,
         presented: &PresentedToken,
-        expired: Expired,
+        mode: Check,
     ) -> Result<(ResetTokenRow, User), TokenError> {
         let token_hash = self.tokens.hash(&presented.token);
         let row = match &presented.account {
             None => reset_tokens::find_by_hash(conn, &token_hash)?,
-            Some(account) => self.claim_account_token(conn, &token_hash, account)?,
+            Some(account) if mode == Check::Writes => {
+                self.claim_account_token(conn, &token_hash, account)?
+            }
+            Some(account) => self.peek_account_token(conn, &token_hash, account)?,
         }
         .ok_or(TokenError::Invalid)?;
         if row.expires_at <= db::now() {
-            if expired == Expired::Delete {
+            if mode == Check::Writes {
                 conn.write(|conn| reset_tokens::delete(conn, row.id))?;
             }
             return Err(TokenError::Invalid);
@@ -389,6 +394,28 @@ impl ResetService {
             return Err(TokenError::Invalid);
         }
         Ok((row, user))
+    }
+
+    /// Compares a code with the named account's live token without counting an attempt (for
+    /// GET and HEAD, which change nothing).
+    fn peek_account_token(
+        &self,
+        conn: &mut Conn,
+        token_hash: &str,
+        account: &ResetIdentifier,
+    ) -> Result<Option<ResetTokenRow>, TokenError> {
+        use subtle::ConstantTimeEq;
+        let Some(owner) = self
+            .find_by_lookup_key(conn, &account.lookup_key())
+            .map_err(DbError::from)?
+        else {
+            return Ok(None);
+        };
+        let live = reset_tokens::find_live_for_user(conn, owner.id, db::now())?;
+        Ok(live.filter(|row| {
+            row.failed_attempts < MAX_CODE_ATTEMPTS
+                && bool::from(row.token_hash.as_bytes().ct_eq(token_hash.as_bytes()))
+        }))
     }
 
     /// Compares a code with the named account's live token only: an attempt is taken first
