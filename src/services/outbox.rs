@@ -299,7 +299,11 @@ fn requeue_dead(
     now: NaiveDateTime,
 ) -> Result<DeadOutcome, diesel::result::Error> {
     let user = match message.user_id {
-        Some(id) => users::find_by_id(conn, id)?,
+        Some(id) => {
+            // The account's row first, as every token writer does: no second live token.
+            users::lock_in_id_order(conn, &[id])?;
+            users::find_by_id(conn, id)?
+        }
         None => None,
     };
     let mut expires_at = None;
