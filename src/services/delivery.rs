@@ -3,13 +3,15 @@
 //! * An SMTP send attempt has a deadline: `smtp_timeout` after the claim, for everything it does
 //!   (connect, greeting, EHLO, STARTTLS, AUTH, MAIL, RCPT, DATA, body, final reply), however
 //!   slowly the server dribbles its bytes. A claim lasts that budget plus [`LEASE_MARGIN`] (time
-//!   to record the outcome), and its lease is never renewed past it: a hostile server cannot
-//!   hold a message (or a worker) longer, and a message whose worker or process died is claimed
-//!   again within about one SMTP timeout.
+//!   to record the outcome), and while the send runs its lease is never renewed past it: a
+//!   hostile server cannot hold a message (or a worker) longer, and a message whose worker or
+//!   process died is claimed again within about one SMTP timeout. Once the send has returned,
+//!   the cap is lifted, so a slow write of the outcome never lets another worker resend it.
 //! * Local backends (file, log) have no network deadline: the keeper renews their leases every
 //!   third of a lease for as long as they are being written.
 //! * Connection errors, timeouts and 4xx are retried with exponential backoff and ±25 % jitter;
-//!   a 5xx (or an unusable message) is `dead` at once; so is the last allowed attempt.
+//!   a 5xx refusing the message (or an unusable message) is `dead` at once; so is the last
+//!   allowed attempt.
 //! * A message with an expiry (a reset link) that passed is marked dead, never sent late.
 //! * Bodies are stored sealed and opened only here, right before composing. One that cannot be
 //!   opened (the secret key changed since it was queued) is `dead` at once: sending the sealed
@@ -175,6 +177,10 @@ impl Delivery {
                 }
             })
             .collect();
+        // The sends are over: from here on the keeper may renew freely while the outcome is
+        // recorded (a slow pool checkout or a busy SQLite file must not let another worker
+        // reclaim a message that was just sent, and send it twice).
+        self.uncap(&batch);
         let recorded = self.record(&batch, &outcomes);
         self.track(&batch, None);
         recorded?;
@@ -231,6 +237,16 @@ impl Delivery {
                 None => {
                     in_flight.remove(&message.id);
                 }
+            }
+        }
+    }
+
+    /// Lifts the cap of a batch whose sends have returned.
+    fn uncap(&self, batch: &[OutboxMessage]) {
+        let mut in_flight = self.lock_in_flight();
+        for message in batch {
+            if let Some(lease) = in_flight.get_mut(&message.id) {
+                lease.cap = None;
             }
         }
     }
