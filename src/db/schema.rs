@@ -103,11 +103,11 @@ diesel::table! {
         updated_at -> Timestamp,
         reset_window_start -> Nullable<Timestamp>,
         reset_window_count -> Int4,
+        last_login -> Nullable<Timestamp>,
     }
 }
 
 diesel::joinable!(api_tokens -> users (user_id));
-diesel::joinable!(audit_events -> users (user_id));
 diesel::joinable!(email_outbox -> users (user_id));
 diesel::joinable!(password_reset_tokens -> users (user_id));
 diesel::joinable!(sessions -> users (user_id));

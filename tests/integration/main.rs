@@ -10,6 +10,7 @@ mod accounts;
 mod browser;
 mod cli_users;
 mod config_errors;
+mod django_import;
 mod health;
 mod many_instances;
 mod migrations;
