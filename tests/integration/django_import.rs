@@ -509,3 +509,50 @@ async fn delete_removes_the_account_and_keeps_its_audit_rows_by_id(backend: Back
     let line = assert_one_error_line(&app.cli(&["users", "show", "alice2"], None));
     assert!(line.contains("no user named"), "{line}");
 }
+
+/// The dummy-hash rule with an imported hash that costs far more than argon2id: after a
+/// restart (the floor is measured at start-up), a wrong password for an unknown name takes as
+/// long as one for the imported account, instead of answering ~20 times faster and telling
+/// which names exist.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unknown_name_costs_as_much_as_an_account_with_an_imported_hash() {
+    use base64::Engine;
+    let app = spawn_app(Backend::Sqlite).await;
+    // Made here, not by Django: only its cost matters (200,000 PBKDF2 rounds).
+    let mut hash = [0u8; 32];
+    pbkdf2::pbkdf2_hmac::<sha2::Sha256>(b"victim's password", b"salt1234", 200_000, &mut hash);
+    let stored = format!(
+        "pbkdf2_sha256$200000$salt1234${}",
+        base64::engine::general_purpose::STANDARD.encode(hash)
+    );
+    let line = format!("{{\"username\":\"victim\",\"email\":\"victim@example.com\",\"password_hash\":\"{stored}\"}}\n");
+    let output = import(&app, "jsonl", &line);
+    assert!(output.status.success(), "{}", stderr(&output));
+
+    let restarted = app.sibling(&[]).await;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while restarted.state.hasher.timing_floor().is_zero() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the floor was never measured"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    let floor = restarted.state.hasher.timing_floor();
+    let timed = |login: &'static str| {
+        let restarted = &restarted;
+        async move {
+            let started = std::time::Instant::now();
+            let response = restarted.login(login, "a wrong password").await;
+            assert_ne!(response.status(), 200);
+            started.elapsed()
+        }
+    };
+    let imported = timed("victim").await;
+    let unknown = timed("nobody-at-all").await;
+    assert!(unknown >= floor, "{unknown:?} < floor {floor:?}");
+    assert!(
+        unknown >= imported / 3,
+        "unknown {unknown:?} vs imported {imported:?} (floor {floor:?})"
+    );
+}
