@@ -75,7 +75,10 @@ pub(super) fn rename(config: &Config, username: &str, new_username: &str) -> any
 }
 
 pub(super) fn delete(config: &Config, username: &str, yes: bool) -> anyhow::Result<()> {
+    let db = crate::cli::connect(config)?;
     if !yes {
+        // An unknown name is reported before anything is asked.
+        user_admin::show(&db, username)?;
         let stdin = std::io::stdin();
         if !stdin.is_terminal() {
             anyhow::bail!(
@@ -89,7 +92,7 @@ pub(super) fn delete(config: &Config, username: &str, yes: bool) -> anyhow::Resu
             anyhow::bail!("not deleted");
         }
     }
-    let id = user_admin::delete(&crate::cli::connect(config)?, username)?;
+    let id = user_admin::delete(&db, username)?;
     println!("deleted {username} (id {id})");
     Ok(())
 }

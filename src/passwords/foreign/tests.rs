@@ -98,6 +98,7 @@ fn malformed_hashes_are_refused_with_their_scheme_and_reason() {
         ("pbkdf2_sha256$1000$salt", "pbkdf2_sha256"),
         ("bcrypt_sha256$$2b$04$Ok75PPGiE0fjbvsul3OZNOaQNHS0x2/nuCuS1eFxnCZ9BWTx2", "bcrypt_sha256"),
         ("$2b$04$short", "bcrypt"),
+        ("$argon2id$v=19$m=524288,t=2,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaA", "argon2 PHC"),
         ("$2b$31$uW0vVMjMuxYRE6UP9wT6yuw2vV7.9S8XupsE/OdO5kDTgWZpX7t/G", "bcrypt"),
         ("$2b$4$uW0vVMjMuxYRE6UP9wT6yuw2vV7.9S8XupsE/OdO5kDTgWZpX7t/Gx", "bcrypt"),
         ("scrypt$1000$salt$8$1$NNmQNaug3dyzqg8/ko54+TXwXqJiY894q1DjfEqUNwzcBiF8TjdXS/mwvLIBQ7xVK5aUrs8Y8xyVLId8iuLZpA==", "scrypt"),
