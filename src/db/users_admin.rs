@@ -13,7 +13,7 @@ pub const IMPORT_BATCH: usize = 1_000;
 /// An imported account: like a created one, plus what another system knew about it.
 #[derive(Debug, Insertable)]
 #[diesel(table_name = users, treat_none_as_default_value = false)]
-pub struct ImportedUser<'a> {
+pub struct NewImportedUser<'a> {
     /// Login name.
     pub username: &'a str,
     /// Address as given.
@@ -37,7 +37,10 @@ pub struct ImportedUser<'a> {
 /// Inserts accounts in multi-row statements (call inside the import's one transaction). Why
 /// per backend: diesel's multi-backend connection has no multi-row insert, and one statement per
 /// row makes 100,000 accounts take minutes on PostgreSQL.
-pub fn insert_imported(conn: &mut DbConnection, rows: &[ImportedUser<'_>]) -> QueryResult<usize> {
+pub fn insert_imported(
+    conn: &mut DbConnection,
+    rows: &[NewImportedUser<'_>],
+) -> QueryResult<usize> {
     let mut inserted = 0;
     for batch in rows.chunks(IMPORT_BATCH) {
         let statement = diesel::insert_into(users::table).values(batch);

@@ -14,7 +14,7 @@ use chrono::NaiveDateTime;
 use secrecy::SecretString;
 
 use crate::db::users::{self as user_rows};
-use crate::db::users_admin::{self, ImportedUser};
+use crate::db::users_admin::{self, NewImportedUser};
 use crate::db::{self, Db, DbError};
 use crate::domain::{EmailAddress, NewPassword, PasswordRules, Username};
 use crate::passwords::{foreign, HashError, PasswordHasher};
@@ -156,7 +156,7 @@ pub fn import_users(
     progress.finish();
     let hashes = hashes?;
     let now = db::now();
-    let rows: Vec<ImportedUser<'_>> = checked
+    let rows: Vec<NewImportedUser<'_>> = checked
         .iter()
         .zip(&hashes)
         .map(|(entry, hashed)| {
@@ -165,7 +165,7 @@ pub fn import_users(
                 (ImportedPassword::Hash(hash), None) => Some(hash.as_str()),
                 _ => None,
             };
-            ImportedUser {
+            NewImportedUser {
                 username: entry.record.username.as_str(),
                 email: entry.record.email.as_str(),
                 email_key: &entry.email_key,

@@ -4,6 +4,7 @@
 use super::*;
 use crate::config::Argon2Cost;
 use crate::passwords::{PasswordHasher, Verification};
+use base64::Engine;
 
 const SAMPLE: &str = include_str!("../../../tests/django/sample_dumpdata.json");
 
