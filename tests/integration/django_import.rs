@@ -558,3 +558,58 @@ async fn an_unknown_name_costs_as_much_as_an_account_with_an_imported_hash() {
         "unknown {unknown:?} vs imported {imported:?} (floor {floor:?})"
     );
 }
+
+/// On a terminal (a pseudo-terminal from util-linux `script`), plain passwords are hashed under
+/// a progress bar with count, rate and time left (`TERM` set, as terminals do); `--quiet` draws
+/// none.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_terminal_gets_a_progress_bar_unless_quiet() {
+    if std::process::Command::new("script")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
+        eprintln!("skipped: util-linux `script` is not installed");
+        return;
+    }
+    let app = spawn_app(Backend::Sqlite).await;
+    let on_terminal = |name: &str, flags: &str| {
+        let lines: String = (0..6)
+            .map(|i| format!("{{\"username\":\"{name}{i}\",\"email\":\"{name}{i}@example.com\",\"password\":\"plain horse battery {i}\"}}\n"))
+            .collect();
+        let input = app.db.dir.path().join(format!("{name}.jsonl"));
+        std::fs::write(&input, lines).unwrap();
+        let output = std::process::Command::new("script")
+            .args([
+                "-qec",
+                &format!("exec \"$LATCHKEY_BIN\" users import {flags} < \"$INPUT\""),
+                "/dev/null",
+            ])
+            .env_clear()
+            .envs(&app.vars)
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("TERM", "xterm")
+            .env("LATCHKEY_BIN", env!("CARGO_BIN_EXE_latchkey"))
+            .env("INPUT", &input)
+            .current_dir(app.db.dir.path())
+            .stdin(std::process::Stdio::null())
+            .output()
+            .unwrap();
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stdout)
+        );
+        String::from_utf8_lossy(&output.stdout).into_owned()
+    };
+    let shown = on_terminal("t", "");
+    assert!(shown.contains("hashing passwords ["), "{shown:?}");
+    assert!(
+        shown.contains("/6") && shown.contains("/s") && shown.contains("left"),
+        "{shown:?}"
+    );
+    assert!(shown.contains("imported 6 user(s)"), "{shown:?}");
+    let quiet = on_terminal("q", "--quiet");
+    assert!(!quiet.contains("hashing"), "{quiet:?}");
+    assert_eq!(user_count(&app).await, 12);
+}
