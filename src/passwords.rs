@@ -22,8 +22,9 @@
 //!   here, measured at start-up on the hashes actually stored ([`PasswordHasher::calibrate`]) and
 //!   kept up to date by every foreign verification (the floor is the slowest signature's
 //!   *fastest* observed time, so one stalled run does not stick). The wait is a sleep after the
-//!   permit is released, so it costs latency, not CPU, and only while foreign hashes exist: with
-//!   none, the floor is zero and nothing changes.
+//!   permit is released, so it costs latency, not CPU. With no foreign hash stored at start-up
+//!   and none checked since, the floor is zero and nothing changes; it is not lowered while the
+//!   process runs (a restart after the last imported account migrated resets it).
 //!
 //! Everything here blocks: call it from a blocking thread, never from an async worker, and never
 //! while holding a database connection.
