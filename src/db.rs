@@ -37,6 +37,7 @@ pub mod reset_tokens;
 pub mod schema;
 pub mod sessions;
 pub mod users;
+pub mod users_admin;
 mod write_lock;
 
 use std::sync::Arc;

@@ -10,10 +10,29 @@
 //!   The dummy is a random PHC string: verifying it does all the work and can never succeed.
 //! * Hashes made with lower cost settings report `needs_rehash` so callers upgrade them at the
 //!   next successful login.
+//! * Hashes imported from other systems (Django's pbkdf2, argon2, bcrypt and scrypt, bcrypt,
+//!   argon2i: see [`foreign`]) are verified too, and always report `needs_rehash`: the first
+//!   successful login replaces them with argon2id.
+//! * **Timing with imported hashes.** A foreign hash can cost far more than the dummy: Django's
+//!   pbkdf2_sha256 runs 10^6 SHA-256 rounds (~0.4 s) where argon2id takes ~20 ms, so a wrong
+//!   password for a not-yet-migrated account would answer visibly slower than one for an unknown
+//!   name. Doing that much work for every unknown name would hand attackers a cheap way to burn
+//!   CPU, and could never match every foreign cost anyway. Instead every verification (dummy,
+//!   argon2id or foreign) lasts at least a *floor*: the time the costliest foreign hash takes
+//!   here, measured at start-up on the hashes actually stored ([`PasswordHasher::calibrate`]) and
+//!   kept up to date by every foreign verification (the floor is the slowest signature's
+//!   *fastest* observed time, so one stalled run does not stick). The wait is a sleep after the
+//!   permit is released, so it costs latency, not CPU. With no foreign hash stored at start-up
+//!   and none checked since, the floor is zero and nothing changes; it is not lowered while the
+//!   process runs (a restart after the last imported account migrated resets it).
 //!
 //! Everything here blocks: call it from a blocking thread, never from an async worker, and never
 //! while holding a database connection.
 
+pub mod foreign;
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
@@ -24,6 +43,7 @@ use subtle::ConstantTimeEq;
 
 use crate::config::Argon2Cost;
 use crate::domain::{random_bytes, NewPassword, MAX_PASSWORD_BYTES};
+use foreign::Foreign;
 
 const SALT_BYTES: usize = 16;
 const OUTPUT_BYTES: usize = 32;
@@ -31,6 +51,10 @@ const OUTPUT_BYTES: usize = 32;
 const WAITERS_PER_PERMIT: usize = 32;
 /// Longest a caller waits for a permit.
 const MAX_WAIT: Duration = Duration::from_secs(10);
+/// Distinct foreign cost signatures remembered for the timing floor.
+const MAX_SIGNATURES: usize = 64;
+/// Distinct signatures measured by [`PasswordHasher::calibrate`] (the costliest first).
+const CALIBRATED_SIGNATURES: usize = 4;
 
 /// Why a hash could not be computed.
 #[derive(Debug, thiserror::Error)]
@@ -63,6 +87,7 @@ pub struct PasswordHasher {
     params: Params,
     dummy: ParsedHash,
     permits: Permits,
+    floor: TimingFloor,
 }
 
 impl std::fmt::Debug for PasswordHasher {
@@ -98,6 +123,7 @@ impl PasswordHasher {
             permits: Permits::new(permits.max(1), params.block_count()),
             params,
             dummy,
+            floor: TimingFloor::default(),
         })
     }
 
@@ -119,7 +145,9 @@ impl PasswordHasher {
     }
 
     /// Checks `candidate` against `stored`; with no stored hash (unknown user, no usable
-    /// password) the dummy hash is checked instead, so the cost is the same.
+    /// password) the dummy hash is checked instead, so the cost is the same. A foreign hash
+    /// (see [`foreign`]) that matches reports `needs_rehash`. Every call lasts at least the
+    /// timing floor (module docs).
     pub fn verify(
         &self,
         candidate: &SecretString,
@@ -129,27 +157,108 @@ impl PasswordHasher {
         if candidate.len() > MAX_PASSWORD_BYTES {
             return Ok(Verification::Invalid);
         }
-        let parsed = stored.and_then(ParsedHash::parse);
-        let real = parsed.is_some();
-        let target = parsed.as_ref().unwrap_or(&self.dummy);
+        let native = stored.and_then(ParsedHash::parse);
+        let foreign = match (&native, stored) {
+            (None, Some(stored)) => Foreign::parse(stored).ok(),
+            _ => None,
+        };
+        let (verdict, computed) = match (&native, &foreign) {
+            (Some(parsed), _) => {
+                let (matches, computed) = self.compute_argon2id(candidate, parsed)?;
+                let verdict = if matches {
+                    Verification::Valid {
+                        needs_rehash: self.is_below_configured(&parsed.params),
+                    }
+                } else {
+                    Verification::Invalid
+                };
+                (verdict, computed)
+            }
+            (None, Some(foreign)) => {
+                let (matches, computed) = self.compute_foreign(candidate, foreign)?;
+                self.floor.observe(foreign.signature(), computed);
+                let verdict = if matches {
+                    Verification::Valid { needs_rehash: true }
+                } else {
+                    Verification::Invalid
+                };
+                (verdict, computed)
+            }
+            (None, None) => {
+                let (_, computed) = self.compute_argon2id(candidate, &self.dummy)?;
+                (Verification::Invalid, computed)
+            }
+        };
+        self.floor.wait_out(computed);
+        Ok(verdict)
+    }
+
+    /// The current timing floor (zero when no foreign hash was seen).
+    pub fn timing_floor(&self) -> Duration {
+        self.floor.get()
+    }
+
+    /// Measures the costliest of these stored hashes (a few distinct cost signatures, the
+    /// costliest by estimate first) and raises the timing floor to match; hashes that are not
+    /// foreign are ignored. Why: so a not-yet-migrated imported account answers a wrong password
+    /// no slower than an unknown name from the first request on (module docs). Returns the floor.
+    pub fn calibrate<'a>(
+        &self,
+        stored: impl IntoIterator<Item = &'a str>,
+    ) -> Result<Duration, HashError> {
+        let mut distinct: HashMap<String, Foreign> = HashMap::new();
+        for hash in stored {
+            if ParsedHash::parse(hash).is_some() {
+                continue;
+            }
+            if let Ok(foreign) = Foreign::parse(hash) {
+                distinct.entry(foreign.signature()).or_insert(foreign);
+            }
+        }
+        let mut costliest: Vec<Foreign> = distinct.into_values().collect();
+        costliest.sort_by_key(|foreign| std::cmp::Reverse(foreign.work_estimate()));
+        let probe = random_bytes::<16>();
+        for foreign in costliest.iter().take(CALIBRATED_SIGNATURES) {
+            let (_, computed) = self.compute_foreign(hex::encode(probe).as_bytes(), foreign)?;
+            self.floor.observe(foreign.signature(), computed);
+        }
+        Ok(self.floor.get())
+    }
+
+    /// One argon2id computation under a permit: whether it matched, and how long the work
+    /// itself took (not the wait for the permit).
+    fn compute_argon2id(
+        &self,
+        candidate: &[u8],
+        target: &ParsedHash,
+    ) -> Result<(bool, Duration), HashError> {
         let mut output = vec![0u8; target.expected.len()];
         let mut permit = self.permits.acquire()?;
+        let started = Instant::now();
         let result = argon2id(&target.params).hash_password_into_with_memory(
             candidate,
             &target.salt,
             &mut output,
             permit.memory(target.params.block_count()),
         );
+        let computed = started.elapsed();
         drop(permit);
         result.map_err(HashError::Argon2)?;
-        let matches: bool = output.ct_eq(&target.expected).into();
-        Ok(if matches && real {
-            Verification::Valid {
-                needs_rehash: self.is_below_configured(&target.params),
-            }
-        } else {
-            Verification::Invalid
-        })
+        Ok((output.ct_eq(&target.expected).into(), computed))
+    }
+
+    /// One foreign verification under a permit, like [`Self::compute_argon2id`].
+    fn compute_foreign(
+        &self,
+        candidate: &[u8],
+        foreign: &Foreign,
+    ) -> Result<(bool, Duration), HashError> {
+        let mut permit = self.permits.acquire()?;
+        let started = Instant::now();
+        let matches = foreign.matches(candidate, permit.memory(foreign.argon2_blocks()));
+        let computed = started.elapsed();
+        drop(permit);
+        Ok((matches, computed))
     }
 
     fn is_below_configured(&self, stored: &Params) -> bool {
@@ -205,6 +314,47 @@ impl ParsedHash {
             salt,
             expected,
         })
+    }
+}
+
+/// The least time a verification lasts: for every foreign cost signature seen, the fastest
+/// observed verification; the floor is the slowest of those.
+#[derive(Default)]
+struct TimingFloor {
+    nanos: AtomicU64,
+    signatures: Mutex<HashMap<String, Duration>>,
+}
+
+impl TimingFloor {
+    fn get(&self) -> Duration {
+        Duration::from_nanos(self.nanos.load(Ordering::Relaxed))
+    }
+
+    fn observe(&self, signature: String, took: Duration) {
+        let mut signatures = self
+            .signatures
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let known = signatures.len();
+        match signatures.get_mut(&signature) {
+            Some(fastest) => *fastest = (*fastest).min(took),
+            None if known < MAX_SIGNATURES => {
+                signatures.insert(signature, took);
+            }
+            None => {}
+        }
+        let floor = signatures.values().max().copied().unwrap_or_default();
+        drop(signatures);
+        let floor = u64::try_from(floor.as_nanos()).unwrap_or(u64::MAX);
+        self.nanos.store(floor, Ordering::Relaxed);
+    }
+
+    /// Sleeps for whatever the floor is above `computed`.
+    fn wait_out(&self, computed: Duration) {
+        let left = self.get().saturating_sub(computed);
+        if !left.is_zero() {
+            std::thread::sleep(left);
+        }
     }
 }
 

@@ -5,6 +5,7 @@ pub mod accounts;
 pub mod credentials;
 pub mod delivery;
 pub mod health;
+pub mod import;
 pub mod maintenance;
 pub mod outbox;
 pub mod password_reset;
@@ -12,6 +13,7 @@ pub mod request_queue;
 pub mod reset_hooks;
 pub mod reset_requests;
 pub mod throttle;
+pub mod user_admin;
 pub mod users;
 
 use std::net::IpAddr;

@@ -79,6 +79,7 @@ impl Application {
         let keys = Arc::new(DerivedKeys::new(&secret));
         let outbox = Outbox::new(composer.clone(), keys.outbox_bodies.clone());
         let hasher = Arc::new(PasswordHasher::new(config.passwords.argon2)?);
+        crate::services::import::calibrate_login_timing(&db, hasher.clone());
         let reset = Arc::new(ResetService::new(
             db.clone(),
             hasher.clone(),

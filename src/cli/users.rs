@@ -1,5 +1,8 @@
 //! `latchkey users …`
 
+mod admin;
+mod import;
+
 use std::io::Write;
 
 use clap::Subcommand;
@@ -8,8 +11,7 @@ use super::{connect, read_password_stdin};
 use crate::config::Config;
 use crate::domain::{EmailAddress, PasswordRules, Username};
 use crate::passwords::PasswordHasher;
-use crate::services::users::{self, ImportedAccount, NewAccount};
-use secrecy::SecretString;
+use crate::services::users::{self, NewAccount};
 
 /// Account administration.
 #[derive(Debug, Subcommand)]
@@ -34,24 +36,11 @@ pub enum UsersCommand {
         #[arg(long, required = true)]
         password_stdin: bool,
     },
-    /// Create many accounts from JSON lines on standard input, in one transaction:
-    /// `{"username": "…", "email": "…", "password": "…"}` (or `"password_hash": "$argon2id$…"`,
-    /// or neither for no usable password).
-    Import,
-    /// Rename an account (the new name follows the same rules as at creation).
-    Rename {
-        /// The user.
-        username: String,
-        /// The new username.
-        new_username: String,
-    },
-    /// Change an account's email address (reset links go there from now on).
-    SetEmail {
-        /// The user.
-        username: String,
-        /// The new address.
-        email: String,
-    },
+    /// Create many accounts from standard input, in one transaction (all or none): JSON lines
+    /// `{"username": "…", "email": "…", "password": "…"}` (or `"password_hash": "…"` from
+    /// Latchkey, Django, bcrypt or argon2, or neither for no usable password), or with
+    /// `--format django` a `manage.py dumpdata auth.user` document.
+    Import(import::ImportArgs),
     /// List every account.
     List,
     /// Allow an account to log in and reset again.
@@ -63,6 +52,34 @@ pub enum UsersCommand {
     Deactivate {
         /// The user.
         username: String,
+    },
+    /// Show one account: id, username, email, active, password, created, last login, sessions.
+    Show {
+        /// The user.
+        username: String,
+    },
+    /// Change an account's email address; a notice goes to the old address and every reset
+    /// token of the account is revoked.
+    SetEmail {
+        /// The user.
+        username: String,
+        /// The new address.
+        email: String,
+    },
+    /// Change an account's username.
+    Rename {
+        /// The user.
+        username: String,
+        /// The new username.
+        new_username: String,
+    },
+    /// Delete an account with its tokens and sessions (its audit events stay, by id).
+    Delete {
+        /// The user.
+        username: String,
+        /// Do not ask for confirmation (required when standard input is not a terminal).
+        #[arg(long)]
+        yes: bool,
     },
 }
 
@@ -94,27 +111,7 @@ pub(super) fn run(command: UsersCommand, config: &Config) -> anyhow::Result<()> 
             users::set_password(&db, &hasher, rules, &username, password)?;
             println!("password set for {username}");
         }
-        UsersCommand::Import => {
-            let records = read_import(std::io::stdin().lock())?;
-            let db = connect(config)?;
-            let hasher = PasswordHasher::new(config.passwords.argon2)?;
-            let count = users::import_users(&db, &hasher, rules, records)?;
-            println!("imported {count} user(s)");
-        }
-        UsersCommand::Rename {
-            username,
-            new_username,
-        } => {
-            let new_name = Username::parse(&new_username)?;
-            let user = users::rename_user(&connect(config)?, &username, new_name)?;
-            println!("renamed {username} to {} (id {})", user.username, user.id);
-        }
-        UsersCommand::SetEmail { username, email } => {
-            let address = EmailAddress::parse(&email)
-                .map_err(|_| anyhow::anyhow!("{email:?} is not a valid email address"))?;
-            let user = users::set_email(&connect(config)?, &username, address)?;
-            println!("email of {} set to {}", user.username, user.email);
-        }
+        UsersCommand::Import(args) => import::run(&args, config, rules)?,
         UsersCommand::List => {
             let db = connect(config)?;
             let mut out = std::io::stdout().lock();
@@ -144,42 +141,13 @@ pub(super) fn run(command: UsersCommand, config: &Config) -> anyhow::Result<()> 
             users::set_active(&connect(config)?, &username, false)?;
             println!("deactivated {username}");
         }
+        UsersCommand::Show { username } => admin::show(config, &username)?,
+        UsersCommand::SetEmail { username, email } => admin::set_email(config, &username, &email)?,
+        UsersCommand::Rename {
+            username,
+            new_username,
+        } => admin::rename(config, &username, &new_username)?,
+        UsersCommand::Delete { username, yes } => admin::delete(config, &username, yes)?,
     }
     Ok(())
-}
-
-/// One line of `users import`.
-#[derive(serde::Deserialize)]
-#[serde(deny_unknown_fields)]
-struct ImportLine {
-    username: String,
-    email: String,
-    password: Option<String>,
-    password_hash: Option<String>,
-}
-
-fn read_import(input: impl std::io::BufRead) -> anyhow::Result<Vec<ImportedAccount>> {
-    let mut records = Vec::new();
-    for (index, line) in input.lines().enumerate() {
-        let line_number = index + 1;
-        let line = line.map_err(|err| anyhow::anyhow!("cannot read standard input: {err}"))?;
-        if line.trim().is_empty() {
-            continue;
-        }
-        let parsed: ImportLine = serde_json::from_str(&line)
-            .map_err(|err| anyhow::anyhow!("line {line_number}: {err}"))?;
-        let invalid = |reason: String| anyhow::anyhow!("line {line_number}: {reason}");
-        records.push(ImportedAccount {
-            account: NewAccount {
-                username: Username::parse(&parsed.username)
-                    .map_err(|err| invalid(err.to_string()))?,
-                email: EmailAddress::parse(&parsed.email).map_err(|_| {
-                    invalid(format!("{:?} is not a valid email address", parsed.email))
-                })?,
-                password: parsed.password.map(SecretString::from),
-            },
-            password_hash: parsed.password_hash,
-        });
-    }
-    Ok(records)
 }

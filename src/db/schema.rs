@@ -104,11 +104,11 @@ diesel::table! {
         reset_window_start -> Nullable<Timestamp>,
         reset_window_count -> Int4,
         username_key -> Nullable<Text>,
+        last_login -> Nullable<Timestamp>,
     }
 }
 
 diesel::joinable!(api_tokens -> users (user_id));
-diesel::joinable!(audit_events -> users (user_id));
 diesel::joinable!(email_outbox -> users (user_id));
 diesel::joinable!(password_reset_tokens -> users (user_id));
 diesel::joinable!(sessions -> users (user_id));

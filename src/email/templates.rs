@@ -112,6 +112,48 @@ impl PasswordChangedMail<'_> {
     }
 }
 
+/// What the "your email address was changed" notice says; it goes to the old address, so the
+/// owner hears of a change they did not make. It names neither address.
+#[derive(Debug)]
+pub struct EmailChangedMail<'a> {
+    /// Greeting name.
+    pub username: &'a str,
+    /// When the address changed.
+    pub changed_at: NaiveDateTime,
+}
+
+struct EmailChangedView<'a> {
+    username: &'a str,
+    changed_at: String,
+}
+
+#[derive(Template)]
+#[template(path = "email/email_changed.txt")]
+struct EmailChangedText<'a> {
+    mail: &'a EmailChangedView<'a>,
+}
+
+#[derive(Template)]
+#[template(path = "email/email_changed.html")]
+struct EmailChangedHtml<'a> {
+    mail: &'a EmailChangedView<'a>,
+}
+
+impl EmailChangedMail<'_> {
+    /// Renders both parts.
+    pub fn render(&self) -> Result<RenderedEmail, askama::Error> {
+        let view = EmailChangedView {
+            username: self.username,
+            changed_at: format_time(self.changed_at),
+        };
+        Ok(RenderedEmail {
+            subject: "Your email address was changed",
+            text: EmailChangedText { mail: &view }.render()?,
+            html: EmailChangedHtml { mail: &view }.render()?,
+        })
+    }
+}
+
 fn format_time(at: NaiveDateTime) -> String {
     at.format("%Y-%m-%d %H:%M UTC").to_string()
 }

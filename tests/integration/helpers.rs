@@ -410,3 +410,19 @@ impl Drop for ServerProcess {
 pub fn every_variant_required() -> bool {
     std::env::var("LATCHKEY_TEST_REQUIRE_ALL").is_ok_and(|v| v == "1")
 }
+
+/// The `python` of a virtualenv with Django, bcrypt and argon2-cffi, from
+/// `LATCHKEY_TEST_DJANGO_PYTHON` (`.ci/run` makes one). Under `LATCHKEY_TEST_REQUIRE_ALL=1` a
+/// missing variable is a failure, so the real-Django tests can never be skipped silently.
+pub fn django_python() -> Option<String> {
+    match std::env::var("LATCHKEY_TEST_DJANGO_PYTHON") {
+        Ok(python) if !python.is_empty() => Some(python),
+        _ if every_variant_required() => {
+            panic!("LATCHKEY_TEST_REQUIRE_ALL=1 but LATCHKEY_TEST_DJANGO_PYTHON is not set: the real-Django tests would be skipped")
+        }
+        _ => {
+            eprintln!("skipped: set LATCHKEY_TEST_DJANGO_PYTHON to a venv python with Django, bcrypt and argon2-cffi");
+            None
+        }
+    }
+}

@@ -10,7 +10,9 @@ mod accounts;
 mod browser;
 mod cli_users;
 mod config_errors;
+mod django_import;
 mod edges;
+
 mod health;
 mod hostile_smtp;
 mod identity;

@@ -424,6 +424,7 @@ async fn workers_stop_when_their_application_is_dropped(backend: Backend) {
     let next = app.sibling(&[]).await;
     sink.wait_for(1, WAIT).await;
     // The sink has the message before the worker records it: wait for the record.
-    next.wait_for_outbox(WAIT, |rows| rows[0].state == SENT).await;
+    next.wait_for_outbox(WAIT, |rows| rows[0].state == SENT)
+        .await;
     assert_eq!(sink.count(), 1, "another instance sends it, once");
 }
