@@ -19,6 +19,7 @@ use crate::db::{self, Db, DbError};
 use crate::domain::{EmailAddress, NewPassword, PasswordRules, Username};
 use crate::passwords::{foreign, HashError, PasswordHasher};
 use crate::services::users::describe;
+use crate::services::users::NameConflict;
 
 /// Where a record came from, for error messages.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -224,7 +225,7 @@ fn check_records(
         {
             return Err(ImportError::Invalid {
                 position: position.clone(),
-                reason: crate::services::users::NameConflict::UsernameIsOtherEmail {
+                reason: NameConflict::UsernameIsOtherEmail {
                     username: record.username.to_string(),
                     email: record.email.to_string(),
                 }
@@ -269,26 +270,32 @@ fn check_free(db: &Db, checked: &[Checked]) -> Result<(), ImportError> {
         let names: Vec<&str> = batch.iter().map(|c| c.record.username.as_str()).collect();
         let keys: Vec<&str> = batch.iter().map(|c| c.email_key.as_str()).collect();
         // Typed names that mean an existing account (exactly or by their key).
-        let taken_names: std::collections::HashSet<String> =
-            user_rows::find_by_usernames(&mut conn, &names)?
-                .into_keys()
-                .collect();
-        let taken_keys: std::collections::HashSet<String> =
+        let taken_names = user_rows::find_by_usernames(&mut conn, &names)?;
+        let taken_keys: std::collections::HashMap<String, String> =
             user_rows::find_by_email_keys(&mut conn, &keys)?
                 .into_iter()
-                .map(|user| user.email_key)
+                .map(|user| (user.email_key, user.email))
                 .collect();
         for entry in batch {
-            let what = if taken_names.contains(entry.record.username.as_str()) {
-                "username"
-            } else if taken_keys.contains(&entry.email_key) {
-                "email address"
+            let requested = entry.record.username.as_str();
+            let (what, conflict) = if let Some(existing) = taken_names.get(requested) {
+                let conflict = NameConflict::DuplicateUsername {
+                    requested: requested.to_owned(),
+                    existing: existing.username.clone(),
+                };
+                ("username", conflict)
+            } else if let Some(existing) = taken_keys.get(&entry.email_key) {
+                let conflict = NameConflict::DuplicateEmail {
+                    requested: entry.record.email.to_string(),
+                    existing: existing.clone(),
+                };
+                ("email address", conflict)
             } else {
                 continue;
             };
             return Err(ImportError::Duplicate {
                 position: entry.record.position.clone(),
-                reason: format!("the {what} is taken by an existing account"),
+                reason: format!("the {what} is taken: {conflict}"),
             });
         }
     }

@@ -127,12 +127,12 @@ async fn users_import_applies_the_same_rules(backend: Backend) {
         (
             r#"{"username": "x", "email": "x@example.com"}
 {"username": "X", "email": "y@example.com"}"#,
-            "repeats line 1",
+            "repeats the username of line 1",
         ),
         (
             r#"{"username": "u", "email": "user@b\u00fccher.example"}
 {"username": "v", "email": "user@xn--bcher-kva.example"}"#,
-            "repeats line 1",
+            "repeats the email address of line 1",
         ),
         (
             r#"{"username": "eve\u200b", "email": "eve@example.com"}"#,
