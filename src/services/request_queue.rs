@@ -5,7 +5,8 @@
 //! commit (one fsync on PostgreSQL) instead of N, and no blocking thread waits on the database
 //! per request.
 //!
-//! The workers are woken [`SETTLE`] after a commit, not at once: a known address makes them
+//! The workers are woken a random 2–20 ms after a commit ([`SETTLE`]), not at once: a known
+//! address makes them
 //! resolve a token and send a mail, and work that started while the request's own answer was
 //! still being written would make known addresses answer measurably slower than unknown ones.
 //! After the pause that work overlaps whatever request comes next, known or not.
@@ -22,8 +23,19 @@ use crate::db::{self, Db, DbError};
 const CAPACITY: usize = 8192;
 /// Rows stored per transaction at most.
 const MAX_BATCH: usize = 512;
-/// How long after a commit the workers are woken: long enough for the answers to be written.
-pub const SETTLE: Duration = Duration::from_millis(5);
+/// How long after a commit the workers are woken, at least: long enough for the answers to
+/// be written.
+pub const SETTLE: Duration = Duration::from_millis(2);
+/// The longest pause: each pause is drawn from `SETTLE..=SETTLE_MAX`, so the work a known
+/// address causes lands on a random later request, never on one at a fixed distance (a client
+/// alternating known and unknown addresses in a fixed pattern would otherwise see the work
+/// fall on the same kind every time).
+pub const SETTLE_MAX: Duration = Duration::from_millis(20);
+
+fn settle() -> Duration {
+    use rand::Rng;
+    rand::rng().random_range(SETTLE..=SETTLE_MAX)
+}
 
 /// A reset request to store.
 #[derive(Debug)]
@@ -82,7 +94,7 @@ impl RequestQueue {
 
 /// Runs until every sender is gone: waits for one request, takes whatever else is waiting,
 /// stores the batch in one transaction, answers each request with the outcome, and wakes the
-/// workers [`SETTLE`] after the first commit they have not heard of.
+/// workers a random pause (at least [`SETTLE`]) after the first commit they have not heard of.
 fn write_batches(db: &Db, receiver: &Receiver<(QueuedRequest, Reply)>, on_commit: &dyn Fn()) {
     let mut wake_at: Option<Instant> = None;
     loop {
@@ -113,7 +125,7 @@ fn write_batches(db: &Db, receiver: &Receiver<(QueuedRequest, Reply)>, on_commit
         }
         let outcome = store_all(db, &batch);
         if outcome.is_ok() {
-            wake_at.get_or_insert_with(|| Instant::now() + SETTLE);
+            wake_at.get_or_insert_with(|| Instant::now() + settle());
         }
         for (_, reply) in batch {
             let answer = match &outcome {
