@@ -86,18 +86,10 @@ pub async fn validate_token(
 ) -> Result<HttpResponse, ApiError> {
     let form = ApiForm::read(&req, payload).await?;
     let mut errors = FieldErrors::new();
-    let token = form.string("token", Trim::Yes, &mut errors);
-    let account = presented_account(&state, &form, &mut errors);
+    let presented = presented_token(&state, &form, &mut errors);
     check(errors)?;
-    let presented = PresentedToken {
-        token: token.unwrap_or_default(),
-        account: account.flatten(),
-    };
-    let client = client_info(&req, &state.config);
-    count_token_check(&state, &client, &presented)?;
-    if !state.reset.could_be_token(&presented.token) {
-        return Err(invalid_token());
-    }
+    let presented = presented.ok_or_else(invalid_token)?;
+    admit(&state, &req, &presented)?;
     let reset = state.reset.clone();
     match blocking::run(move || reset.validate(&presented)).await? {
         Ok(user) if state.config.reset.user_details_on_validation => Ok(HttpResponse::Ok()
@@ -118,18 +110,10 @@ pub async fn confirm_reset(
     let form = ApiForm::read(&req, payload).await?;
     let mut errors = FieldErrors::new();
     let password = form.string("password", Trim::No, &mut errors);
-    let token = form.string("token", Trim::Yes, &mut errors);
-    let account = presented_account(&state, &form, &mut errors);
+    let presented = presented_token(&state, &form, &mut errors);
     check(errors)?;
-    let presented = PresentedToken {
-        token: token.unwrap_or_default(),
-        account: account.flatten(),
-    };
-    let client = client_info(&req, &state.config);
-    count_token_check(&state, &client, &presented)?;
-    if !state.reset.could_be_token(&presented.token) {
-        return Err(invalid_token());
-    }
+    let presented = presented.ok_or_else(invalid_token)?;
+    let client = admit(&state, &req, &presented)?;
     let reset = state.reset.clone();
     let password = password.unwrap_or_default().into();
     match blocking::run(move || reset.confirm(&presented, password, &client)).await? {
@@ -162,19 +146,39 @@ fn presented_account(
     }
 }
 
-/// Counts a token check against the client's limits: a code bound to its account is exempt
-/// from the global limit.
-fn count_token_check(
+/// The `token` (and a number code's `email`) of a validate or confirm body; `None` when a
+/// field is wrong, with its error in `errors` (both fields are read, so all errors are listed).
+fn presented_token(
     state: &AppState,
-    client: &crate::services::ClientInfo,
+    form: &ApiForm,
+    errors: &mut FieldErrors,
+) -> Option<PresentedToken> {
+    let token = form.string("token", Trim::Yes, errors);
+    let account = presented_account(state, form, errors);
+    Some(PresentedToken {
+        token: token?,
+        account: account?,
+    })
+}
+
+/// Counts a token check against the client's limits (a code bound to its account is exempt
+/// from the global limit), then refuses a token of an impossible shape without a look-up.
+fn admit(
+    state: &AppState,
+    req: &HttpRequest,
     presented: &PresentedToken,
-) -> Result<(), ApiError> {
-    let ip = limit_key(client);
+) -> Result<crate::services::ClientInfo, ApiError> {
+    let client = client_info(req, &state.config);
+    let ip = limit_key(&client);
     match presented.account {
         Some(_) => state.limits.account_token_check(ip)?,
         None => state.limits.token_check(ip)?,
     }
-    Ok(())
+    if state.reset.could_be_token(&presented.token) {
+        Ok(client)
+    } else {
+        Err(invalid_token())
+    }
 }
 
 fn invalid_token() -> ApiError {
