@@ -383,3 +383,10 @@ pub fn lock_in_id_order(conn: &mut DbConnection, ids: &[i64]) -> QueryResult<()>
     }
     Ok(())
 }
+
+/// Records a successful login (what `users show` reports as the last login).
+pub fn set_last_login(conn: &mut DbConnection, id: i64, at: NaiveDateTime) -> QueryResult<usize> {
+    diesel::update(users::table.find(id))
+        .set(users::last_login.eq(Some(at)))
+        .execute(conn)
+}

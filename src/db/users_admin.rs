@@ -64,20 +64,6 @@ pub fn last_login(conn: &mut DbConnection, id: i64) -> QueryResult<Option<NaiveD
         .flatten())
 }
 
-/// The newest credential issued to an account (a bearer token or a logged-in browser session):
-/// the trace a login leaves.
-pub fn newest_credential(conn: &mut DbConnection, id: i64) -> QueryResult<Option<NaiveDateTime>> {
-    let token: Option<NaiveDateTime> = api_tokens::table
-        .filter(api_tokens::user_id.eq(id))
-        .select(diesel::dsl::max(api_tokens::created_at))
-        .first(conn)?;
-    let session: Option<NaiveDateTime> = sessions::table
-        .filter(sessions::user_id.eq(id))
-        .select(diesel::dsl::max(sessions::created_at))
-        .first(conn)?;
-    Ok(token.max(session))
-}
-
 /// Live credentials of an account: `(browser sessions, bearer tokens)`.
 pub fn live_credentials(
     conn: &mut DbConnection,

@@ -214,9 +214,12 @@ impl AccountService {
         let mut conn = self.db.get()?;
         match (verdict, user) {
             (Verification::Valid { needs_rehash }, Some(user)) if user.is_active => {
-                if rate.is_some() {
-                    conn.write(|conn| login_throttles::clear(conn, &key))?;
-                }
+                conn.write(|conn| {
+                    if rate.is_some() {
+                        login_throttles::clear(conn, &key)?;
+                    }
+                    users::set_last_login(conn, user.id, now)
+                })?;
                 if needs_rehash {
                     self.upgrade_hash(&mut conn, &user, password);
                 }

@@ -27,7 +27,7 @@ pub const KIND_EMAIL_CHANGED: &str = "email_changed";
 pub struct AccountDetails {
     /// The account row.
     pub user: User,
-    /// The newest of the imported last login and the newest credential a login issued.
+    /// The last successful login (written at every login; imported from Django until then).
     pub last_login: Option<NaiveDateTime>,
     /// Live browser sessions.
     pub browser_sessions: i64,
@@ -89,13 +89,12 @@ fn audit(
 pub fn show(db: &Db, username: &str) -> Result<AccountDetails, AdminError> {
     let mut conn = db.get()?;
     let user = find(&mut conn, username)?;
-    let stored = users_admin::last_login(&mut conn, user.id)?;
-    let issued = users_admin::newest_credential(&mut conn, user.id)?;
+    let last_login = users_admin::last_login(&mut conn, user.id)?;
     let (browser_sessions, api_tokens) =
         users_admin::live_credentials(&mut conn, user.id, db::now())?;
     Ok(AccountDetails {
         user,
-        last_login: stored.max(issued),
+        last_login,
         browser_sessions,
         api_tokens,
     })
