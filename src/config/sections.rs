@@ -69,6 +69,7 @@ pub enum TokenGeneratorConfig {
 
 impl ResetConfig {
     pub(super) fn from_vars(vars: &Vars<'_>) -> Result<Self, ConfigError> {
+        let token_generator = TokenGeneratorConfig::from_vars(vars)?;
         Ok(Self {
             token_ttl: vars.parse(
                 "LATCHKEY_RESET_TOKEN_TTL",
@@ -96,18 +97,15 @@ impl ResetConfig {
                 true,
                 values::boolean,
             )?,
-            token_generator: TokenGeneratorConfig::from_vars(vars)?,
-            account_binding: AccountBinding::from_vars(vars)?,
+            token_generator,
+            account_binding: AccountBinding::from_vars(vars, token_generator)?,
         })
     }
 }
 
 impl AccountBinding {
-    fn from_vars(vars: &Vars<'_>) -> Result<Self, ConfigError> {
-        if !matches!(
-            TokenGeneratorConfig::from_vars(vars)?,
-            TokenGeneratorConfig::Number { .. }
-        ) {
+    fn from_vars(vars: &Vars<'_>, generator: TokenGeneratorConfig) -> Result<Self, ConfigError> {
+        if !matches!(generator, TokenGeneratorConfig::Number { .. }) {
             return Ok(Self::Ignored);
         }
         let required = vars.parse(

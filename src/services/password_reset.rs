@@ -85,16 +85,6 @@ pub struct PresentedToken {
     pub account: Option<ResetIdentifier>,
 }
 
-impl PresentedToken {
-    /// A token presented on its own (the package's form).
-    pub fn bare(token: impl Into<String>) -> Self {
-        Self {
-            token: token.into(),
-            account: None,
-        }
-    }
-}
-
 /// What a reset request names, parsed at the edge.
 #[derive(Debug, Clone)]
 pub enum ResetIdentifier {

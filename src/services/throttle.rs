@@ -178,26 +178,20 @@ impl IpLimits {
             .map_or(Ok(()), |limit| limit.check(ip))
     }
 
-    /// Counts one `validate_token/` or `confirm/` attempt from `ip` (and globally for numbers).
-    pub fn token_check(&self, ip: IpAddr) -> Result<(), Throttled> {
+    /// Counts one `validate_token/` or `confirm/` attempt from `ip`, and globally for number
+    /// codes presented without their account. A code presented with its account's `email` is
+    /// exempt from the global limit: wrong codes already count against that account's token, so
+    /// one client exhausting the global limit never blocks another client's own code.
+    pub fn token_check(&self, ip: IpAddr, names_account: bool) -> Result<(), Throttled> {
         if let Some(limit) = &self.token_checks {
             limit.check(ip)?;
         }
         match &self.token_checks_global {
-            Some(global) => global.check().map_err(|not_until| Throttled {
+            Some(global) if !names_account => global.check().map_err(|not_until| Throttled {
                 retry_after: not_until.wait_time_from(DefaultClock::default().now()),
             }),
-            None => Ok(()),
+            _ => Ok(()),
         }
-    }
-
-    /// Counts one check of a code presented with its account's `email` from `ip`: only the
-    /// per-IP limit applies, since wrong codes already count against that account's token, so
-    /// one client exhausting the global limit never blocks another client's own code.
-    pub fn account_token_check(&self, ip: IpAddr) -> Result<(), Throttled> {
-        self.token_checks
-            .as_ref()
-            .map_or(Ok(()), |limit| limit.check(ip))
     }
 
     /// Takes one unit of `ip`'s failed-login limit before the password is checked; `Err` while

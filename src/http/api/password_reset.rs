@@ -169,11 +169,9 @@ fn admit(
     presented: &PresentedToken,
 ) -> Result<crate::services::ClientInfo, ApiError> {
     let client = client_info(req, &state.config);
-    let ip = limit_key(&client);
-    match presented.account {
-        Some(_) => state.limits.account_token_check(ip)?,
-        None => state.limits.token_check(ip)?,
-    }
+    state
+        .limits
+        .token_check(limit_key(&client), presented.account.is_some())?;
     if state.reset.could_be_token(&presented.token) {
         Ok(client)
     } else {

@@ -188,10 +188,9 @@ pub async fn reset_link(
         return Ok(render(StatusCode::NOT_FOUND, &LinkInvalidPage));
     };
     let client = client_info(&req, &state.config);
-    match account {
-        Some(_) => state.limits.account_token_check(limit_key(&client))?,
-        None => state.limits.token_check(limit_key(&client))?,
-    }
+    state
+        .limits
+        .token_check(limit_key(&client), account.is_some())?;
     let token = token.into_inner();
     if !state.reset.could_be_token(&token) {
         return Ok(render(StatusCode::NOT_FOUND, &LinkInvalidPage));
@@ -275,10 +274,9 @@ pub async fn reset(
         return Ok(render(StatusCode::NOT_FOUND, &LinkInvalidPage));
     };
     let client = client_info(&req, &state.config);
-    match presented.account {
-        Some(_) => state.limits.account_token_check(limit_key(&client))?,
-        None => state.limits.token_check(limit_key(&client))?,
-    }
+    state
+        .limits
+        .token_check(limit_key(&client), presented.account.is_some())?;
     let (password, confirm) = (form.text("password"), form.text("confirm_password"));
     if password != confirm {
         let page = reset_page(
