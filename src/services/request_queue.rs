@@ -5,10 +5,10 @@
 //! commit (one fsync on PostgreSQL) instead of N, and no blocking thread waits on the database
 //! per request.
 //!
-//! The workers are woken a random 2–20 ms after a commit ([`SETTLE`]), not at once: a known
-//! address makes them
-//! resolve a token and send a mail, and work that started while the request's own answer was
-//! still being written would make known addresses answer measurably slower than unknown ones.
+//! The workers are woken a random 10–40 ms after a commit ([`SETTLE`]), not at once: a known
+//! address makes them resolve a token and send a mail, and work that started while the
+//! request's own answer was still being written would make known addresses answer measurably
+//! slower than unknown ones.
 //! After the pause that work overlaps whatever request comes next, known or not.
 
 use std::sync::mpsc::{sync_channel, Receiver, RecvTimeoutError, SyncSender, TrySendError};
@@ -24,13 +24,14 @@ const CAPACITY: usize = 8192;
 /// Rows stored per transaction at most.
 const MAX_BATCH: usize = 512;
 /// How long after a commit the workers are woken, at least: long enough for the answers to
-/// be written.
-pub const SETTLE: Duration = Duration::from_millis(2);
+/// be written, the page rendered and the session saved, also in a debug build on a busy
+/// machine (at 2 ms a debug build's known requests sometimes met their own work at the tail).
+pub const SETTLE: Duration = Duration::from_millis(10);
 /// The longest pause: each pause is drawn from `SETTLE..=SETTLE_MAX`, so the work a known
 /// address causes lands on a random later request, never on one at a fixed distance (a client
 /// alternating known and unknown addresses in a fixed pattern would otherwise see the work
 /// fall on the same kind every time).
-pub const SETTLE_MAX: Duration = Duration::from_millis(20);
+pub const SETTLE_MAX: Duration = Duration::from_millis(40);
 
 fn settle() -> Duration {
     use rand::Rng;
