@@ -32,10 +32,7 @@ pub fn token(session: &Session) -> String {
 
 /// Checks a submitted form: same-site request and the session's token, compared in constant time.
 pub fn verify(session: &Session, req: &HttpRequest, submitted: &str) -> Result<(), CsrfFailure> {
-    let cross_site = req
-        .headers()
-        .get("sec-fetch-site")
-        .is_some_and(|value| value.as_bytes().eq_ignore_ascii_case(b"cross-site"));
+    let cross_site = cross_site(req);
     let expected = session.get::<String>(SESSION_KEY).ok().flatten();
     match expected {
         Some(expected) if !cross_site && !submitted.is_empty() => {
@@ -47,6 +44,13 @@ pub fn verify(session: &Session, req: &HttpRequest, submitted: &str) -> Result<(
         }
         _ => Err(CsrfFailure),
     }
+}
+
+/// Whether the browser labels the request as coming from another site (Fetch Metadata).
+pub fn cross_site(req: &HttpRequest) -> bool {
+    req.headers()
+        .get("sec-fetch-site")
+        .is_some_and(|value| value.as_bytes().eq_ignore_ascii_case(b"cross-site"))
 }
 
 /// Forgets the token (at login the session is renewed and gets a new one).

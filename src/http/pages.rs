@@ -63,7 +63,7 @@ pub fn routes(state: &AppState) -> impl FnOnce(&mut web::ServiceConfig) {
                         .route(readable().to(account::password_form))
                         .post(account::change_password),
                 )
-                .default_service(web::to(super::api::not_found)),
+                .default_service(web::to(failures::not_found)),
         );
     }
 }

@@ -4,7 +4,10 @@
 //! * The cookie holds only a random 256-bit key (encrypted by actix-session); the table holds its
 //!   HMAC, so a database dump cannot be replayed as cookies.
 //! * A session ends after `LATCHKEY_SESSION_IDLE_TIMEOUT` without a request, and in any case
-//!   `LATCHKEY_SESSION_TTL` after it was created (absolute timeout), checked on every load.
+//!   `LATCHKEY_SESSION_TTL` after it was created (absolute timeout), checked on every load. A
+//!   session may ask to be kept at least until a time ([`HOLD_UNTIL`]): the reset page does, so
+//!   a person who pauses longer than the idle timeout on the new-password form still finds
+//!   the link working for as long as the token lives.
 //! * The logged-in account is copied from the state into `user_id`, so logging out everywhere or
 //!   changing the password deletes the account's sessions with one statement.
 //! * Revocation is final. A request that loaded the session before it was deleted (logout, log out
@@ -30,6 +33,9 @@ use crate::secrets::TokenHasher;
 pub const USER_ID: &str = "user_id";
 /// The state key holding the password stamp the session was logged in under.
 pub const STAMP: &str = "stamp";
+/// The state key holding a Unix time until which the session is kept even when idle (never
+/// past its absolute lifetime).
+pub const HOLD_UNTIL: &str = "hold_until";
 /// The state keys that make a session a logged-in one; a session that has to continue under a
 /// new key because its row is gone loses them.
 const ACCOUNT_KEYS: [&str; 2] = [USER_ID, STAMP];
@@ -65,9 +71,21 @@ impl DbSessionStore {
         }
     }
 
-    fn expiry(&self, created_at: NaiveDateTime, now: NaiveDateTime) -> NaiveDateTime {
-        (now + self.idle).min(created_at + self.absolute)
+    fn expiry(
+        &self,
+        created_at: NaiveDateTime,
+        now: NaiveDateTime,
+        hold: Option<NaiveDateTime>,
+    ) -> NaiveDateTime {
+        let idle_end = now + self.idle;
+        hold.map_or(idle_end, |hold| hold.max(idle_end))
+            .min(created_at + self.absolute)
     }
+}
+
+fn hold_of(state: &HashMap<String, String>) -> Option<NaiveDateTime> {
+    let seconds: i64 = serde_json::from_str(state.get(HOLD_UNTIL)?).ok()?;
+    chrono::DateTime::from_timestamp(seconds, 0).map(|at| at.naive_utc())
 }
 
 fn new_key() -> Result<SessionKey, anyhow::Error> {
@@ -129,7 +147,7 @@ impl SessionStore for DbSessionStore {
                 user_id: user_of(&state),
                 state: &text,
                 created_at: now,
-                expires_at: store.expiry(now, now),
+                expires_at: store.expiry(now, now, hold_of(&state)),
             };
             Ok(store.db.get()?.write(|conn| row.insert(conn))?)
         })
@@ -146,10 +164,11 @@ impl SessionStore for DbSessionStore {
     ) -> Result<SessionKey, UpdateError> {
         let text =
             serde_json::to_string(&state).map_err(|err| UpdateError::Serialization(err.into()))?;
-        let (store, hash, user_id) = (
+        let (store, hash, user_id, hold) = (
             self.clone(),
             self.keys.hash(session_key.as_ref()),
             user_of(&state),
+            hold_of(&state),
         );
         let updated = run(move || {
             let now = db::now();
@@ -157,7 +176,7 @@ impl SessionStore for DbSessionStore {
             let Some(created_at) = sessions::created_at(&mut conn, &hash)? else {
                 return Ok(false);
             };
-            let expires_at = store.expiry(created_at, now);
+            let expires_at = store.expiry(created_at, now, hold);
             let live = sessions::Live {
                 now,
                 born_after: now - store.absolute,
@@ -192,7 +211,8 @@ impl SessionStore for DbSessionStore {
             let now = db::now();
             let mut conn = store.db.get()?;
             if let Some(created_at) = sessions::created_at(&mut conn, &hash)? {
-                let expires_at = store.expiry(created_at, now);
+                // Only ever pushes the expiry forward, so a hold already written stays.
+                let expires_at = store.expiry(created_at, now, None);
                 conn.write(|conn| {
                     sessions::touch(conn, &hash, now, expires_at, TOUCH_GRANULARITY)
                 })?;

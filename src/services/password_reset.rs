@@ -39,6 +39,10 @@ use crate::services::{credentials, ClientInfo};
 /// Fresh tokens tried before giving up on a collision (only plausible with short numbers).
 const COLLISION_RETRIES: usize = 8;
 
+/// How long after a reset a second submission of the same form still counts as a repeat of it
+/// (see [`ResetService::just_reset`]).
+pub const REPEAT_WINDOW: chrono::Duration = chrono::Duration::minutes(5);
+
 /// The reset settings (SPEC §2) the use cases need.
 #[derive(Debug, Clone)]
 pub struct ResetSettings {
@@ -307,6 +311,21 @@ impl ResetService {
         let mut conn = self.db.get()?;
         self.live_token(&mut conn, presented, mode)
             .map(|(_, user)| user)
+    }
+
+    /// Whether the account's password was set moments ago by the one change that followed
+    /// `stamp_seen` (the stamp when a reset form was opened): a form submitted a second time
+    /// (double click, reload) then says "password changed" instead of "link invalid". Exactly one
+    /// change later and within [`REPEAT_WINDOW`], so a reset made elsewhere since, or long ago,
+    /// is not mistaken for it.
+    pub fn just_reset(&self, user_id: i64, stamp_seen: i64) -> Result<bool, DbError> {
+        let mut conn = self.db.get()?;
+        let user = users::find_by_id(&mut conn, user_id)?;
+        let since = db::now() - REPEAT_WINDOW;
+        Ok(user.is_some_and(|user| {
+            user.password_stamp == stamp_seen + 1
+                && user.password_changed_at.is_some_and(|at| at >= since)
+        }))
     }
 
     /// Sets a new password with a token; see the module docs for the order of checks.

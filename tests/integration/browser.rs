@@ -61,6 +61,110 @@ async fn the_whole_journey_in_dark_mode() {
     }
 }
 
+/// What a person does that a form must forgive, and what a password manager reads: the
+/// cursor lands on the first error, the reset form names its account in a username field, and
+/// a double click on "Set the new password" ends on "Password changed".
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_double_click_and_a_typo_in_a_browser() {
+    if !enabled() {
+        return;
+    }
+    let address = format!("127.0.0.1:{}", free_port());
+    let public_url = format!("http://{address}");
+    let (app, sink) = app_with_mail(
+        Backend::Sqlite,
+        &[
+            ("LATCHKEY_BIND", &address),
+            ("LATCHKEY_PUBLIC_URL", &public_url),
+        ],
+    )
+    .await;
+    seed(&app).await;
+    let driver = ChromeDriver::start();
+    let page = Page {
+        client: driver.open(Screen::Desktop).await,
+        base: public_url,
+        screen: Screen::Desktop,
+    };
+    page.visit("/forgot-password").await;
+    page.fill("email", "alice@example.com").await;
+    page.submit().await;
+    let mail = sink.wait_for(1, WAIT).await;
+    let (link, _) = reset_link(&mail[0]);
+    page.client.goto(&link).await.unwrap();
+    page.expect("/reset-password", "Choose a new password")
+        .await;
+
+    let fields: Value = page
+        .client
+        .execute(
+            "return [...document.querySelectorAll('form input:not([type=hidden]), form input[name=username]')]
+                .map(input => [input.name, input.autocomplete, input.value])",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        fields,
+        json!([
+            ["username", "username", "alice"],
+            ["password", "new-password", ""],
+            ["confirm_password", "new-password", ""]
+        ]),
+        "a password manager files the new password under alice"
+    );
+    let shown: Value = page
+        .client
+        .execute(
+            "return getComputedStyle(document.querySelector('input[name=username]')).display",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        shown,
+        json!("none"),
+        "the username field is for machines only"
+    );
+
+    page.fill("password", NEW_PASSWORD).await;
+    page.fill("confirm_password", "a different passphrase 99")
+        .await;
+    page.submit().await;
+    page.expect("/reset-password", "Choose a new password")
+        .await;
+    let focused: Value = page
+        .client
+        .execute("return document.activeElement.id", vec![])
+        .await
+        .unwrap();
+    assert_eq!(
+        focused,
+        json!("confirm_password"),
+        "the cursor is on the error"
+    );
+
+    page.fill("password", NEW_PASSWORD).await;
+    page.fill("confirm_password", NEW_PASSWORD).await;
+    // Two clicks 40 ms apart, as a double click sends them: the browser abandons the first
+    // submission for the second, which reaches the server after the first used the token.
+    page.leaving(async {
+        page.client
+            .execute(
+                "const button = document.querySelector('form button[type=submit]');
+                 button.click();
+                 setTimeout(() => button.click(), 40);",
+                vec![],
+            )
+            .await
+            .unwrap();
+    })
+    .await;
+    page.expect("/reset-password", "Password changed").await;
+    assert!(app.password_is("alice", NEW_PASSWORD).await);
+    page.client.close().await.unwrap();
+}
+
 fn enabled() -> bool {
     match std::env::var("LATCHKEY_TEST_BROWSER") {
         Ok(value) if value == "1" => true,
@@ -147,7 +251,7 @@ async fn journey(screen: Screen) {
     page.expect("/login", "Log in").await;
     assert_eq!(
         page.text("p.alert").await,
-        "Invalid username/password",
+        latchkey::http::pages::login::WRONG_CREDENTIALS,
         "the old password is dead"
     );
     page.snap("login-error").await;

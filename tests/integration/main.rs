@@ -12,6 +12,7 @@ mod cli_users;
 mod config_errors;
 mod django_import;
 mod edges;
+mod forgiving_pages;
 
 mod health;
 mod hostile_smtp;

@@ -31,25 +31,25 @@ on_both_backends!(
 );
 
 /// A cookie-keeping client for one browser.
-struct Browser<'a> {
+pub struct Browser<'a> {
     app: &'a TestApp,
-    cookies: HashMap<String, String>,
+    pub cookies: HashMap<String, String>,
 }
 
-struct Page {
-    status: u16,
-    headers: HeaderMap,
-    body: String,
+pub struct Page {
+    pub status: u16,
+    pub headers: HeaderMap,
+    pub body: String,
 }
 
 impl Page {
-    fn location(&self) -> &str {
+    pub fn location(&self) -> &str {
         self.headers
             .get("location")
             .map_or("", |v| v.to_str().unwrap())
     }
 
-    fn csrf(&self) -> String {
+    pub fn csrf(&self) -> String {
         let marker = "name=\"csrf_token\" value=\"";
         let start = self.body.find(marker).expect("a CSRF field") + marker.len();
         self.body[start..].split('"').next().unwrap().to_owned()
@@ -57,7 +57,7 @@ impl Page {
 }
 
 impl<'a> Browser<'a> {
-    fn new(app: &'a TestApp) -> Self {
+    pub fn new(app: &'a TestApp) -> Self {
         Self {
             app,
             cookies: HashMap::new(),
@@ -72,7 +72,7 @@ impl<'a> Browser<'a> {
             .join("; ")
     }
 
-    async fn send(
+    pub async fn send(
         &mut self,
         method: Method,
         path: &str,
@@ -108,16 +108,16 @@ impl<'a> Browser<'a> {
         }
     }
 
-    async fn get(&mut self, path: &str) -> Page {
+    pub async fn get(&mut self, path: &str) -> Page {
         self.send(Method::GET, path, None, &[]).await
     }
 
-    async fn post(&mut self, path: &str, form: &[(&str, &str)]) -> Page {
+    pub async fn post(&mut self, path: &str, form: &[(&str, &str)]) -> Page {
         self.send(Method::POST, path, Some(form), &[]).await
     }
 
     /// Logs in through the form; returns the response to the POST.
-    async fn log_in(&mut self, username: &str, password: &str) -> Page {
+    pub async fn log_in(&mut self, username: &str, password: &str) -> Page {
         let csrf = self.get("/login").await.csrf();
         self.post(
             "/login",
@@ -263,9 +263,15 @@ async fn login_failures_re_render_the_form(backend: Backend) {
     ] {
         let page = browser.log_in(username, password).await;
         assert_eq!(page.status, 401);
-        assert!(page
-            .body
-            .contains("role=\"alert\">Invalid username/password</p>"));
+        assert!(page.body.contains(&format!(
+            "role=\"alert\">{}</p>",
+            latchkey::http::pages::login::WRONG_CREDENTIALS
+        )));
+        assert!(
+            page.body
+                .contains("autocomplete=\"current-password\" value=\"\" required autofocus"),
+            "the cursor goes back to the password"
+        );
         assert!(
             page.body.contains(&format!("value=\"{username}\"")),
             "the username is kept"

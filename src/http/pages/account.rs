@@ -6,7 +6,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
 use secrecy::SecretString;
 
-use super::login::{EXPIRED_FORM, TOO_MANY};
+use super::login::{too_many, EXPIRED_FORM};
 use super::session::{current_user, log_in};
 use super::{read_form, redirect, render, retry_after, PageError};
 use crate::db::users::User;
@@ -29,21 +29,40 @@ struct AccountPage {
 #[template(path = "pages/change_password.html")]
 struct ChangePasswordPage {
     csrf_token: String,
+    username: String,
+    min_length: usize,
     old_errors: Vec<String>,
     password_errors: Vec<String>,
     confirm_errors: Vec<String>,
-    error: Option<&'static str>,
+    error: Option<String>,
+    focus: &'static str,
 }
 
 impl ChangePasswordPage {
-    fn blank(session: &Session, error: Option<&'static str>) -> Self {
+    fn blank(state: &AppState, session: &Session, user: &User, error: Option<String>) -> Self {
         Self {
             csrf_token: csrf::token(session),
+            username: user.username.clone(),
+            min_length: state.config.passwords.min_length,
             old_errors: Vec::new(),
             password_errors: Vec::new(),
             confirm_errors: Vec::new(),
             error,
+            focus: "",
         }
+    }
+
+    /// Puts the cursor in the first field with an error.
+    fn focus_first_error(mut self) -> Self {
+        self.focus = [
+            ("old_password", &self.old_errors),
+            ("password", &self.password_errors),
+            ("confirm_password", &self.confirm_errors),
+        ]
+        .into_iter()
+        .find(|(_, errors)| !errors.is_empty())
+        .map_or("", |(name, _)| name);
+        self
     }
 }
 
@@ -94,7 +113,10 @@ pub async fn password_form(
 ) -> Result<HttpResponse, PageError> {
     Ok(
         match require_user(&state, &session, "/account/password").await? {
-            Ok(_) => render(StatusCode::OK, &ChangePasswordPage::blank(&session, None)),
+            Ok(user) => render(
+                StatusCode::OK,
+                &ChangePasswordPage::blank(&state, &session, &user, None),
+            ),
             Err(to_login) => to_login,
         },
     )
@@ -116,7 +138,7 @@ pub async fn change_password(
     if csrf::verify(&session, &req, &form.text(csrf::FIELD)).is_err() {
         return Ok(render(
             StatusCode::FORBIDDEN,
-            &ChangePasswordPage::blank(&session, Some(EXPIRED_FORM)),
+            &ChangePasswordPage::blank(&state, &session, &user, Some(EXPIRED_FORM.to_owned())),
         ));
     }
     let client = client_info(&req, &state.config);
@@ -126,6 +148,7 @@ pub async fn change_password(
         secret("password"),
         secret("confirm_password"),
     );
+    let blank = ChangePasswordPage::blank(&state, &session, &user, None);
     let (accounts, changing) = (state.accounts.clone(), user.clone());
     let outcome = blocking::run(move || {
         accounts.change_password(&changing, &old, new, &confirm, Keep::NOTHING, &client)
@@ -141,20 +164,24 @@ pub async fn change_password(
             Ok(redirect("/account?changed=1"))
         }
         Err(ChangeError::Invalid(problems)) => {
-            let mut page = ChangePasswordPage::blank(&session, None);
+            let mut page = blank;
             page.old_errors
                 .extend(problems.old_password.map(str::to_owned));
             page.confirm_errors
                 .extend(problems.confirm_password.map(str::to_owned));
             page.password_errors = problems.password.iter().map(ToString::to_string).collect();
-            Ok(render(StatusCode::BAD_REQUEST, &page))
+            Ok(render(StatusCode::BAD_REQUEST, &page.focus_first_error()))
         }
         Err(ChangeError::Throttled(wait)) => {
-            let page = render(
-                StatusCode::TOO_MANY_REQUESTS,
-                &ChangePasswordPage::blank(&session, Some(TOO_MANY)),
-            );
-            Ok(retry_after(page, wait.as_secs().max(1)))
+            let seconds = wait.as_secs().max(1);
+            let page = ChangePasswordPage {
+                error: Some(too_many(seconds)),
+                ..blank
+            };
+            Ok(retry_after(
+                render(StatusCode::TOO_MANY_REQUESTS, &page),
+                seconds,
+            ))
         }
         Err(ChangeError::Hash(HashError::Busy)) => Err(PageError::Unavailable),
         Err(ChangeError::Hash(err)) => Err(PageError::internal(&err)),

@@ -107,9 +107,20 @@ impl ResponseError for PageError {
                 "This form has expired",
                 "The form was too old or came from another site. Please go back, reload the page and try again.",
             ),
-            Self::TooManyRequests(_) => ("Too many attempts", "Please wait a little, then try again."),
+            Self::TooManyRequests(_) => ("Too many attempts", ""),
             Self::Unavailable => ("Temporarily unavailable", "Please try again in a moment."),
             Self::Internal => ("Something went wrong", "We could not complete this. Please try again later."),
+        };
+        let wait;
+        let message = match self {
+            Self::TooManyRequests(seconds) => {
+                wait = format!(
+                    "Please try again in {}.",
+                    super::login::human_wait(*seconds)
+                );
+                wait.as_str()
+            }
+            _ => message,
         };
         let rendered = match self {
             Self::Unavailable => UnavailablePage.render(),
@@ -162,5 +173,26 @@ pub async fn storage_failures_as_pages(
             ))
         }
         Err(err) => Err(err),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "pages/not_found.html")]
+struct NotFoundPage;
+
+/// Unknown paths: a page for a browser (it asks for `text/html`), the API's JSON `404` for
+/// everything else and always under `/api/`, so API clients see exactly what they saw before.
+pub async fn not_found(req: actix_web::HttpRequest) -> HttpResponse {
+    let wants_html = req
+        .headers()
+        .get(header::ACCEPT)
+        .and_then(|accept| accept.to_str().ok())
+        .is_some_and(|accept| accept.contains("text/html"));
+    if wants_html && !req.path().starts_with("/api/") {
+        super::render(StatusCode::NOT_FOUND, &NotFoundPage)
+    } else {
+        crate::http::api::not_found()
+            .await
+            .unwrap_or_else(|err| err.error_response())
     }
 }

@@ -11,7 +11,7 @@ use super::{read_form, redirect, render, retry_after, PageError};
 use crate::http::client::{client_info, limit_key};
 use crate::http::{blocking, csrf, AppState};
 use crate::passwords::HashError;
-use crate::services::accounts::{LoginError, INVALID_LOGIN};
+use crate::services::accounts::LoginError;
 
 /// The login form.
 #[derive(Template)]
@@ -20,18 +20,20 @@ pub struct LoginPage {
     csrf_token: String,
     next: String,
     username: String,
-    error: Option<&'static str>,
+    error: Option<String>,
     no_errors: Vec<String>,
+    focus: &'static str,
 }
 
 impl LoginPage {
-    fn new(session: &Session, next: String, username: String, error: Option<&'static str>) -> Self {
+    fn new(session: &Session, next: String, username: String, error: Option<String>) -> Self {
         Self {
             csrf_token: csrf::token(session),
             next,
             username,
             error,
             no_errors: Vec::new(),
+            focus: "",
         }
     }
 }
@@ -78,23 +80,25 @@ pub async fn login(
         form.text("username").trim().to_owned(),
         safe_next(&form.text("next")),
     );
-    let again = |status, error| {
-        render(
-            status,
-            &LoginPage::new(&session, next.clone(), username.clone(), Some(error)),
-        )
+    let again = |status, error: String, focus| {
+        let page = LoginPage {
+            focus,
+            ..LoginPage::new(&session, next.clone(), username.clone(), Some(error))
+        };
+        render(status, &page)
+    };
+    let throttled = |seconds: u64| {
+        let page = again(StatusCode::TOO_MANY_REQUESTS, too_many(seconds), "");
+        retry_after(page, seconds)
     };
     if csrf::verify(&session, &req, &form.text(csrf::FIELD)).is_err() {
-        return Ok(again(StatusCode::FORBIDDEN, EXPIRED_FORM));
+        return Ok(again(StatusCode::FORBIDDEN, EXPIRED_FORM.to_owned(), ""));
     }
     let client = client_info(&req, &state.config);
     let ip = limit_key(&client);
     let attempt = match state.limits.login_attempt(ip) {
         Ok(attempt) => attempt,
-        Err(throttled) => {
-            let page = again(StatusCode::TOO_MANY_REQUESTS, TOO_MANY);
-            return Ok(retry_after(page, throttled.retry_after_secs()));
-        }
+        Err(limit) => return Ok(throttled(limit.retry_after_secs())),
     };
     let (accounts, login_name) = (state.accounts.clone(), username.clone());
     let password = SecretString::from(form.text("password"));
@@ -106,12 +110,10 @@ pub async fn login(
         }
         Err(LoginError::Invalid) => {
             attempt.failed();
-            Ok(again(StatusCode::UNAUTHORIZED, INVALID_LOGIN))
+            let error = WRONG_CREDENTIALS.to_owned();
+            Ok(again(StatusCode::UNAUTHORIZED, error, "password"))
         }
-        Err(LoginError::Throttled(wait)) => {
-            let page = again(StatusCode::TOO_MANY_REQUESTS, TOO_MANY);
-            Ok(retry_after(page, wait.as_secs().max(1)))
-        }
+        Err(LoginError::Throttled(wait)) => Ok(throttled(wait.as_secs().max(1))),
         Err(LoginError::Hash(HashError::Busy)) => Err(PageError::Unavailable),
         Err(LoginError::Hash(err)) => Err(PageError::internal(&err)),
         Err(LoginError::Database(err)) => Err(err.into()),
@@ -119,19 +121,58 @@ pub async fn login(
 }
 
 /// `POST /logout`: the session row is deleted and the cookie expired.
+///
+/// A session that is already over (it expired, or was ended elsewhere) arrives as a new, empty
+/// one, with no CSRF token to check against: there is nothing left to log out, so the browser
+/// simply goes to the login page instead of a "form expired" error. A live session, logged in or
+/// not, still needs its token (a cross-site form must not end it), and a cross-site request is
+/// refused in every case.
 pub async fn logout(
     session: Session,
     req: HttpRequest,
     payload: web::Payload,
 ) -> Result<HttpResponse, PageError> {
     let form = read_form(&req, payload).await?;
-    csrf::verify(&session, &req, &form.text(csrf::FIELD)).map_err(|_| PageError::Forbidden)?;
+    let already_over = session.entries().is_empty();
+    match csrf::verify(&session, &req, &form.text(csrf::FIELD)) {
+        Ok(()) => {}
+        Err(_) if already_over && !csrf::cross_site(&req) => {
+            session.purge();
+            return Ok(redirect("/login"));
+        }
+        Err(_) => return Err(PageError::Forbidden),
+    }
     session.purge();
     Ok(redirect("/login"))
 }
 
 /// Shown when a form's CSRF check fails; the form comes back with a fresh token.
 pub const EXPIRED_FORM: &str = "This form expired or came from another site. Please try again.";
-/// Shown while an address or account is over its failure limit.
-pub const TOO_MANY: &str =
-    "Too many failed attempts. Please wait a few minutes, or reset your password.";
+/// Shown when the username or password is wrong (the page's words; the API keeps the
+/// package's `Invalid username/password`).
+pub const WRONG_CREDENTIALS: &str =
+    "That username or password is not right. Check both and try again.";
+
+/// Shown while an address or account is over its failure limit, with the wait that
+/// `Retry-After` gives.
+pub fn too_many(retry_after_secs: u64) -> String {
+    format!(
+        "Too many failed attempts. Try again in {}, or reset your password.",
+        human_wait(retry_after_secs)
+    )
+}
+
+/// A wait for people: whole minutes (rounded up) below an hour, then whole hours (rounded up).
+pub fn human_wait(seconds: u64) -> String {
+    let minutes = seconds.div_ceil(60).max(1);
+    let (count, unit) = if minutes < 60 {
+        (minutes, "minute")
+    } else {
+        (minutes.div_ceil(60), "hour")
+    };
+    if count == 1 {
+        format!("{} {unit}", if unit == "hour" { "an" } else { "a" })
+    } else {
+        format!("{count} {unit}s")
+    }
+}

@@ -6,7 +6,13 @@
 //! the API and never logs anyone in.
 //!
 //! The session keeps the token sealed (see `keep_token`), never in clear: session state is a
-//! database row, and a dump of it must not yield a working reset link.
+//! database row, and a dump of it must not yield a working reset link. It is kept for as long
+//! as the token lives, however long the person pauses on the form.
+//!
+//! A second submission of the form that already set the password (a double click, a reload)
+//! shows "password changed" again rather than "this link does not work": the session remembers
+//! which account the form was for and its password stamp, and a stamp exactly one further on,
+//! set moments ago, is that first submission's (see `ResetService::just_reset`).
 
 use actix_session::Session;
 use actix_web::http::{Method, StatusCode};
@@ -16,9 +22,11 @@ use secrecy::SecretString;
 
 use super::login::EXPIRED_FORM;
 use super::{read_form, redirect, render, PageError};
-use crate::config::AccountBinding;
+use crate::config::{AccountBinding, LookupField};
+use crate::db::users::User;
 use crate::http::client::{client_info, limit_key};
 use crate::http::form::BLANK;
+use crate::http::session_store::{HOLD_UNTIL, STAMP, USER_ID};
 use crate::http::{blocking, csrf, AppState};
 use crate::passwords::HashError;
 use crate::services::accounts::PASSWORD_MISMATCH;
@@ -30,6 +38,10 @@ use crate::services::password_reset::{
 const RESET_TOKEN: &str = "reset_token";
 /// The session key of the account a number code was mailed for (the link's `email`).
 const RESET_ACCOUNT: &str = "reset_account";
+/// The session keys of the account the form is for and its password stamp when the link was
+/// opened.
+const RESET_USER: &str = "reset_user";
+const RESET_STAMP: &str = "reset_stamp";
 
 /// The token the session holds, with the account its link named; `None` when there is none.
 fn kept_presented(state: &AppState, session: &Session) -> Option<PresentedToken> {
@@ -84,14 +96,17 @@ fn kept_token(state: &AppState, session: &Session) -> Option<String> {
 #[template(path = "pages/forgot_password.html")]
 struct ForgotPage {
     csrf_token: String,
+    by_username: bool,
     email: String,
     email_errors: Vec<String>,
     error: Option<&'static str>,
+    focus: &'static str,
 }
 
 #[derive(Template)]
 #[template(path = "pages/check_inbox.html")]
 struct CheckInboxPage {
+    by_username: bool,
     lifetime: String,
 }
 
@@ -99,10 +114,12 @@ struct CheckInboxPage {
 #[template(path = "pages/reset_password.html")]
 struct ResetPage {
     csrf_token: String,
+    username: String,
     min_length: usize,
     password_errors: Vec<String>,
     confirm_errors: Vec<String>,
     error: Option<&'static str>,
+    focus: &'static str,
 }
 
 #[derive(Template)]
@@ -114,24 +131,31 @@ struct LinkInvalidPage;
 struct ResetDonePage;
 
 /// `GET /forgot-password`.
-pub async fn forgot_form(session: Session) -> HttpResponse {
+pub async fn forgot_form(state: web::Data<AppState>, session: Session) -> HttpResponse {
     render(
         StatusCode::OK,
-        &forgot_page(&session, String::new(), Vec::new(), None),
+        &forgot_page(&state, &session, String::new(), Vec::new(), None),
     )
 }
 
+/// The form asks for what the deployment looks accounts up by (`LATCHKEY_LOOKUP_FIELD`): asked
+/// for an email address where only usernames are looked up, people type one, are told to
+/// check their inbox, and no mail ever comes.
 fn forgot_page(
+    state: &AppState,
     session: &Session,
     email: String,
     email_errors: Vec<String>,
     error: Option<&'static str>,
 ) -> ForgotPage {
+    let focus = if email_errors.is_empty() { "" } else { "email" };
     ForgotPage {
         csrf_token: csrf::token(session),
+        by_username: state.config.reset.lookup_field == LookupField::Username,
         email,
         email_errors,
         error,
+        focus,
     }
 }
 
@@ -147,7 +171,7 @@ pub async fn forgot(
     if csrf::verify(&session, &req, &form.text(csrf::FIELD)).is_err() {
         return Ok(render(
             StatusCode::FORBIDDEN,
-            &forgot_page(&session, typed, Vec::new(), Some(EXPIRED_FORM)),
+            &forgot_page(&state, &session, typed, Vec::new(), Some(EXPIRED_FORM)),
         ));
     }
     let client = client_info(&req, &state.config);
@@ -160,7 +184,7 @@ pub async fn forgot(
     let identifier = match parsed {
         Ok(identifier) => identifier,
         Err(message) => {
-            let page = forgot_page(&session, typed, vec![message], None);
+            let page = forgot_page(&state, &session, typed, vec![message], None);
             return Ok(render(StatusCode::BAD_REQUEST, &page));
         }
     };
@@ -168,6 +192,7 @@ pub async fn forgot(
         Ok(()) => Ok(render(
             StatusCode::OK,
             &CheckInboxPage {
+                by_username: state.config.reset.lookup_field == LookupField::Username,
                 lifetime: crate::email::templates::format_lifetime(state.config.reset.token_ttl),
             },
         )),
@@ -202,9 +227,10 @@ pub async fn reset_link(
     };
     let reset = state.reset.clone();
     match blocking::run(move || reset.check_link(&presented)).await? {
-        Ok(_) => {
+        Ok(user) => {
             if req.method() != Method::HEAD {
                 keep_token(&state, &session, &token)?;
+                remember_account(&state, &session, &user)?;
                 match typed {
                     Some(typed) => session
                         .insert(RESET_ACCOUNT, typed)
@@ -219,19 +245,58 @@ pub async fn reset_link(
     }
 }
 
+/// Remembers the account the link is for (the form names it, and a repeated submission is
+/// recognised by its stamp) and keeps the session for as long as the token can live.
+fn remember_account(state: &AppState, session: &Session, user: &User) -> Result<(), PageError> {
+    let token_ttl =
+        chrono::Duration::from_std(state.config.reset.token_ttl).unwrap_or(chrono::Duration::MAX);
+    let hold = crate::db::now()
+        .checked_add_signed(token_ttl)
+        .map_or(i64::MAX, |at| at.and_utc().timestamp());
+    session
+        .insert(RESET_USER, user.id)
+        .and_then(|()| session.insert(RESET_STAMP, user.password_stamp))
+        .and_then(|()| session.insert(HOLD_UNTIL, hold))
+        .map_err(|err| PageError::internal(&err))
+}
+
+/// The page for a form whose token is gone: "password changed" when this session's form set
+/// the password moments ago (a repeated submission), else "this link does not work".
+async fn after_token_gone(state: &AppState, session: &Session) -> Result<HttpResponse, PageError> {
+    let (Ok(Some(user_id)), Ok(Some(stamp))) = (
+        session.get::<i64>(RESET_USER),
+        session.get::<i64>(RESET_STAMP),
+    ) else {
+        return Ok(render(StatusCode::NOT_FOUND, &LinkInvalidPage));
+    };
+    let reset = state.reset.clone();
+    if blocking::run(move || reset.just_reset(user_id, stamp)).await?? {
+        Ok(render(StatusCode::OK, &ResetDonePage))
+    } else {
+        Ok(render(StatusCode::NOT_FOUND, &LinkInvalidPage))
+    }
+}
+
 /// `GET /reset-password`: the new-password form while the session holds a valid token.
 pub async fn reset_form(
     state: web::Data<AppState>,
     session: Session,
 ) -> Result<HttpResponse, PageError> {
     let Some(presented) = kept_presented(&state, &session) else {
-        return Ok(render(StatusCode::NOT_FOUND, &LinkInvalidPage));
+        return after_token_gone(&state, &session).await;
     };
     let reset = state.reset.clone();
     match blocking::run(move || reset.check_link(&presented)).await? {
-        Ok(_) => Ok(render(
+        Ok(user) => Ok(render(
             StatusCode::OK,
-            &reset_page(&state, &session, Vec::new(), Vec::new(), None),
+            &reset_page(
+                &state,
+                &session,
+                user.username,
+                Vec::new(),
+                Vec::new(),
+                None,
+            ),
         )),
         Err(TokenError::Invalid) => {
             session.remove(RESET_TOKEN);
@@ -244,17 +309,40 @@ pub async fn reset_form(
 fn reset_page(
     state: &AppState,
     session: &Session,
+    username: String,
     password_errors: Vec<String>,
     confirm_errors: Vec<String>,
     error: Option<&'static str>,
 ) -> ResetPage {
+    let focus = match (password_errors.is_empty(), confirm_errors.is_empty()) {
+        (false, _) => "password",
+        (true, false) => "confirm_password",
+        (true, true) => "",
+    };
     ResetPage {
         csrf_token: csrf::token(session),
+        username,
         min_length: state.config.passwords.min_length,
         password_errors,
         confirm_errors,
         error,
+        focus,
     }
+}
+
+/// The username the session's form is for, for the page (its account was found when the
+/// link was opened; a failed submission shows the form again).
+async fn form_username(state: &AppState, session: &Session) -> Result<String, PageError> {
+    let Ok(Some(user_id)) = session.get::<i64>(RESET_USER) else {
+        return Ok(String::new());
+    };
+    let db = state.db.clone();
+    let user = blocking::run(move || {
+        let mut conn = db.get()?;
+        Ok::<_, crate::db::DbError>(crate::db::users::find_by_id(&mut conn, user_id)?)
+    })
+    .await??;
+    Ok(user.map(|user| user.username).unwrap_or_default())
 }
 
 /// `POST /reset-password`: sets the password through the reset service, then "password changed"
@@ -267,11 +355,19 @@ pub async fn reset(
 ) -> Result<HttpResponse, PageError> {
     let form = read_form(&req, payload).await?;
     if csrf::verify(&session, &req, &form.text(csrf::FIELD)).is_err() {
-        let page = reset_page(&state, &session, Vec::new(), Vec::new(), Some(EXPIRED_FORM));
+        let username = form_username(&state, &session).await?;
+        let page = reset_page(
+            &state,
+            &session,
+            username,
+            Vec::new(),
+            Vec::new(),
+            Some(EXPIRED_FORM),
+        );
         return Ok(render(StatusCode::FORBIDDEN, &page));
     }
     let Some(presented) = kept_presented(&state, &session) else {
-        return Ok(render(StatusCode::NOT_FOUND, &LinkInvalidPage));
+        return after_token_gone(&state, &session).await;
     };
     let client = client_info(&req, &state.config);
     state
@@ -279,9 +375,11 @@ pub async fn reset(
         .token_check(limit_key(&client), presented.account.is_some())?;
     let (password, confirm) = (form.text("password"), form.text("confirm_password"));
     if password != confirm {
+        let username = form_username(&state, &session).await?;
         let page = reset_page(
             &state,
             &session,
+            username,
             Vec::new(),
             vec![PASSWORD_MISMATCH.to_owned()],
             None,
@@ -292,23 +390,34 @@ pub async fn reset(
     let password = SecretString::from(password);
     match blocking::run(move || reset.confirm(&presented, password, &client)).await? {
         Ok(()) => {
-            session.purge();
+            end_reset(&session);
             Ok(render(StatusCode::OK, &ResetDonePage))
         }
         Err(ConfirmError::InvalidToken) => {
             session.remove(RESET_TOKEN);
-            Ok(render(StatusCode::NOT_FOUND, &LinkInvalidPage))
+            after_token_gone(&state, &session).await
         }
         Err(ConfirmError::WeakPassword(violations)) => {
             let messages = violations.iter().map(ToString::to_string).collect();
+            let username = form_username(&state, &session).await?;
             Ok(render(
                 StatusCode::BAD_REQUEST,
-                &reset_page(&state, &session, messages, Vec::new(), None),
+                &reset_page(&state, &session, username, messages, Vec::new(), None),
             ))
         }
         Err(ConfirmError::Hash(HashError::Busy)) => Err(PageError::Unavailable),
         Err(ConfirmError::Hash(err)) => Err(PageError::internal(&err)),
         Err(ConfirmError::Hook(err)) => Err(PageError::internal(err.as_ref())),
         Err(ConfirmError::Database(err)) => Err(err.into()),
+    }
+}
+
+/// After a successful reset the session keeps only what recognises a repeated submission (and
+/// its CSRF token, so that submission is not "form expired"): the token is gone, and a reset
+/// never logs anyone in, so any login the session held is dropped too. The row is not deleted:
+/// a double click sends the second submission with this same cookie.
+fn end_reset(session: &Session) {
+    for key in [RESET_TOKEN, RESET_ACCOUNT, HOLD_UNTIL, USER_ID, STAMP] {
+        session.remove(key);
     }
 }
