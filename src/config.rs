@@ -48,12 +48,14 @@
 //! | `LATCHKEY_RATE_PASSWORD_CHANGES_PER_ACCOUNT` | `20/1h` |
 
 mod database_url;
+mod languages;
 mod limits;
 mod proxies;
 mod sections;
 pub mod values;
 
 pub use database_url::DatabaseUrl;
+pub use languages::LanguageConfig;
 pub use limits::RateLimits;
 pub use proxies::TrustedProxies;
 pub use sections::{
@@ -104,6 +106,8 @@ pub struct Config {
     pub log: LogConfig,
     /// Rate limits.
     pub limits: RateLimits,
+    /// The languages of pages, mails and (optionally) the API.
+    pub languages: LanguageConfig,
 }
 
 /// An invalid configuration value: the one line start-up prints before exiting.
@@ -208,6 +212,7 @@ impl Config {
             email: EmailConfig::from_vars(&vars)?,
             log: LogConfig::from_vars(&vars)?,
             limits: RateLimits::from_vars(&vars)?,
+            languages: LanguageConfig::from_vars(&vars)?,
         })
     }
 }

@@ -133,6 +133,7 @@ impl Application {
         let server = HttpServer::new(move || {
             App::new()
                 .app_data(server_state.clone())
+                .wrap(actix_web::middleware::from_fn(http::language::negotiate))
                 .wrap(http::security_headers::headers(
                     &server_state.config.public_url,
                 ))

@@ -1,5 +1,6 @@
 //! The one way handlers run blocking work (diesel, argon2): on actix's blocking pool, inside the
-//! caller's tracing span, so async workers never stall and log lines keep their request context.
+//! caller's tracing span and language, so async workers never stall, log lines keep their
+//! request context, and a mail rendered there speaks the request's language.
 
 use super::ApiError;
 
@@ -10,7 +11,8 @@ where
     T: Send + 'static,
 {
     let span = tracing::Span::current();
-    actix_web::web::block(move || span.in_scope(work))
+    let language = crate::i18n::current();
+    actix_web::web::block(move || span.in_scope(|| crate::i18n::with(&language, work)))
         .await
         .map_err(|err| ApiError::internal(&err))
 }

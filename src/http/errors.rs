@@ -91,19 +91,38 @@ impl ResponseError for ApiError {
         }
     }
 
+    /// The package's English messages, or under `LATCHKEY_API_LANGUAGE=negotiate` their
+    /// translation into the request's language (see [`crate::i18n::translate_api_message`]).
     fn error_response(&self) -> HttpResponse {
         let mut response = HttpResponse::build(self.status_code());
         response.insert_header((header::CACHE_CONTROL, "no-store"));
+        let translating = crate::i18n::request_language().is_some();
+        let say = |english: &str| {
+            if translating {
+                crate::i18n::translate_api_message(english)
+            } else {
+                english.to_owned()
+            }
+        };
         match self {
+            Self::Fields(fields) if translating => {
+                let translated: FieldErrors = fields
+                    .iter()
+                    .map(|(field, messages)| {
+                        (field.clone(), messages.iter().map(|m| say(m)).collect())
+                    })
+                    .collect();
+                response.json(translated)
+            }
             Self::Fields(fields) => response.json(fields),
-            Self::Detail(_, detail) => response.json(json!({ "detail": detail })),
+            Self::Detail(_, detail) => response.json(json!({ "detail": say(detail) })),
             Self::Unauthorized(detail) => response
                 .insert_header((header::WWW_AUTHENTICATE, "Bearer"))
-                .json(json!({ "detail": detail })),
+                .json(json!({ "detail": say(detail) })),
             Self::Throttled { retry_after } => response
                 .insert_header((header::RETRY_AFTER, retry_after.to_string()))
                 .json(json!({
-                    "detail": format!("Request was throttled. Expected available in {retry_after} seconds.")
+                    "detail": say(&format!("Request was throttled. Expected available in {retry_after} seconds."))
                 })),
             Self::Unavailable => response.json(json!({
                 "detail": "The service is temporarily unavailable. Please try again shortly."

@@ -114,6 +114,7 @@ pub fn render(status: StatusCode, page: &impl Template) -> HttpResponse {
         Ok(html) => HttpResponse::build(status)
             .content_type("text/html; charset=utf-8")
             .insert_header((header::CACHE_CONTROL, "no-store"))
+            .insert_header((header::CONTENT_LANGUAGE, crate::i18n::tag()))
             .body(html),
         Err(err) => PageError::internal(&err).error_response(),
     }

@@ -251,7 +251,7 @@ async fn journey(screen: Screen) {
     page.expect("/login", "Log in").await;
     assert_eq!(
         page.text("p.alert").await,
-        latchkey::http::pages::login::WRONG_CREDENTIALS,
+        latchkey::http::pages::login::wrong_credentials(),
         "the old password is dead"
     );
     page.snap("login-error").await;

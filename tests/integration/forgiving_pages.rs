@@ -9,7 +9,7 @@ use crate::fixtures::{app_with_mail, mailed_token, seed, ALICE_PASSWORD, NEW_PAS
 use crate::helpers::Backend;
 use crate::on_both_backends;
 use crate::pages::Browser;
-use latchkey::http::pages::login::human_wait;
+use latchkey::i18n::human_wait;
 
 on_both_backends!(
     a_reset_form_submitted_twice_says_password_changed_both_times,

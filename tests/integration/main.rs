@@ -17,6 +17,7 @@ mod forgiving_pages;
 mod health;
 mod hostile_smtp;
 mod identity;
+mod languages;
 mod many_instances;
 mod migrations;
 mod number_codes;

@@ -265,7 +265,7 @@ async fn login_failures_re_render_the_form(backend: Backend) {
         assert_eq!(page.status, 401);
         assert!(page.body.contains(&format!(
             "role=\"alert\">{}</p>",
-            latchkey::http::pages::login::WRONG_CREDENTIALS
+            &latchkey::http::pages::login::wrong_credentials()
         )));
         assert!(
             page.body

@@ -6,12 +6,13 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
 use secrecy::SecretString;
 
-use super::login::{too_many, EXPIRED_FORM};
+use super::login::{expired_form, too_many};
 use super::session::{current_user, log_in};
 use super::{read_form, redirect, render, retry_after, PageError};
 use crate::db::users::User;
 use crate::http::client::client_info;
 use crate::http::{blocking, csrf, AppState};
+use crate::i18n;
 use crate::passwords::HashError;
 use crate::services::accounts::ChangeError;
 use crate::services::credentials::Keep;
@@ -22,7 +23,7 @@ struct AccountPage {
     csrf_token: String,
     username: String,
     email: String,
-    notice: Option<&'static str>,
+    notice: Option<String>,
 }
 
 #[derive(Template)]
@@ -98,10 +99,7 @@ pub async fn account(
         csrf_token: csrf::token(&session),
         username: user.username,
         email: user.email,
-        notice: query
-            .changed
-            .is_some()
-            .then_some("Your password was changed. Every other session was signed out."),
+        notice: query.changed.is_some().then(|| i18n::t("account-changed")),
     };
     Ok(render(StatusCode::OK, &page))
 }
@@ -138,7 +136,7 @@ pub async fn change_password(
     if csrf::verify(&session, &req, &form.text(csrf::FIELD)).is_err() {
         return Ok(render(
             StatusCode::FORBIDDEN,
-            &ChangePasswordPage::blank(&state, &session, &user, Some(EXPIRED_FORM.to_owned())),
+            &ChangePasswordPage::blank(&state, &session, &user, Some(expired_form())),
         ));
     }
     let client = client_info(&req, &state.config);
@@ -166,10 +164,14 @@ pub async fn change_password(
         Err(ChangeError::Invalid(problems)) => {
             let mut page = blank;
             page.old_errors
-                .extend(problems.old_password.map(str::to_owned));
+                .extend(problems.old_password.map(i18n::translate_api_message));
             page.confirm_errors
-                .extend(problems.confirm_password.map(str::to_owned));
-            page.password_errors = problems.password.iter().map(ToString::to_string).collect();
+                .extend(problems.confirm_password.map(i18n::translate_api_message));
+            page.password_errors = problems
+                .password
+                .iter()
+                .map(|violation| i18n::translate_api_message(&violation.to_string()))
+                .collect();
             Ok(render(StatusCode::BAD_REQUEST, &page.focus_first_error()))
         }
         Err(ChangeError::Throttled(wait)) => {

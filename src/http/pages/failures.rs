@@ -18,6 +18,8 @@ use actix_web::middleware::Next;
 use actix_web::{web, HttpResponse, ResponseError};
 use askama::Template;
 
+use crate::i18n::t;
+
 #[derive(Template)]
 #[template(path = "pages/error.html")]
 struct ErrorPage<'a> {
@@ -98,35 +100,29 @@ impl ResponseError for PageError {
 
     fn error_response(&self) -> HttpResponse {
         let (title, message) = match self {
-            Self::BadRequest => ("Something was wrong with the form", "Please go back and try again."),
-            Self::BadAddress => (
-                "This address is not valid",
-                "The link you followed is malformed. Please check it, or start again from the first page.",
+            Self::BadRequest => (t("error-form-title"), t("error-form-text")),
+            Self::BadAddress => (t("error-address-title"), t("error-address-text")),
+            Self::Forbidden => (t("error-expired-title"), t("error-expired-text")),
+            Self::TooManyRequests(seconds) => (
+                t("error-throttled-title"),
+                crate::i18n::t1(
+                    "error-throttled-text",
+                    "wait",
+                    crate::i18n::human_wait(*seconds),
+                ),
             ),
-            Self::Forbidden => (
-                "This form has expired",
-                "The form was too old or came from another site. Please go back, reload the page and try again.",
-            ),
-            Self::TooManyRequests(_) => ("Too many attempts", ""),
-            Self::Unavailable => ("Temporarily unavailable", "Please try again in a moment."),
-            Self::Internal => ("Something went wrong", "We could not complete this. Please try again later."),
-        };
-        let wait;
-        let message = match self {
-            Self::TooManyRequests(seconds) => {
-                wait = format!(
-                    "Please try again in {}.",
-                    super::login::human_wait(*seconds)
-                );
-                wait.as_str()
-            }
-            _ => message,
+            Self::Unavailable => (t("error-unavailable-title"), t("error-unavailable-title")),
+            Self::Internal => (t("error-internal-title"), t("error-internal-text")),
         };
         let rendered = match self {
             Self::Unavailable => UnavailablePage.render(),
-            _ => ErrorPage { title, message }.render(),
+            _ => ErrorPage {
+                title: &title,
+                message: &message,
+            }
+            .render(),
         };
-        let html = rendered.unwrap_or_else(|_| message.to_owned());
+        let html = rendered.unwrap_or(message);
         let mut response = HttpResponse::build(self.status_code());
         if let Self::TooManyRequests(seconds) = self {
             response.insert_header((header::RETRY_AFTER, seconds.to_string()));

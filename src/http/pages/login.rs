@@ -10,6 +10,7 @@ use super::session::{current_user, log_in, safe_next};
 use super::{read_form, redirect, render, retry_after, PageError};
 use crate::http::client::{client_info, limit_key};
 use crate::http::{blocking, csrf, AppState};
+use crate::i18n;
 use crate::passwords::HashError;
 use crate::services::accounts::LoginError;
 
@@ -92,7 +93,7 @@ pub async fn login(
         retry_after(page, seconds)
     };
     if csrf::verify(&session, &req, &form.text(csrf::FIELD)).is_err() {
-        return Ok(again(StatusCode::FORBIDDEN, EXPIRED_FORM.to_owned(), ""));
+        return Ok(again(StatusCode::FORBIDDEN, expired_form(), ""));
     }
     let client = client_info(&req, &state.config);
     let ip = limit_key(&client);
@@ -110,8 +111,11 @@ pub async fn login(
         }
         Err(LoginError::Invalid) => {
             attempt.failed();
-            let error = WRONG_CREDENTIALS.to_owned();
-            Ok(again(StatusCode::UNAUTHORIZED, error, "password"))
+            Ok(again(
+                StatusCode::UNAUTHORIZED,
+                wrong_credentials(),
+                "password",
+            ))
         }
         Err(LoginError::Throttled(wait)) => Ok(throttled(wait.as_secs().max(1))),
         Err(LoginError::Hash(HashError::Busy)) => Err(PageError::Unavailable),
@@ -147,32 +151,18 @@ pub async fn logout(
 }
 
 /// Shown when a form's CSRF check fails; the form comes back with a fresh token.
-pub const EXPIRED_FORM: &str = "This form expired or came from another site. Please try again.";
+pub fn expired_form() -> String {
+    i18n::t("expired-form")
+}
+
 /// Shown when the username or password is wrong (the page's words; the API keeps the
 /// package's `Invalid username/password`).
-pub const WRONG_CREDENTIALS: &str =
-    "That username or password is not right. Check both and try again.";
+pub fn wrong_credentials() -> String {
+    i18n::t("login-wrong")
+}
 
 /// Shown while an address or account is over its failure limit, with the wait that
 /// `Retry-After` gives.
 pub fn too_many(retry_after_secs: u64) -> String {
-    format!(
-        "Too many failed attempts. Try again in {}, or reset your password.",
-        human_wait(retry_after_secs)
-    )
-}
-
-/// A wait for people: whole minutes (rounded up) below an hour, then whole hours (rounded up).
-pub fn human_wait(seconds: u64) -> String {
-    let minutes = seconds.div_ceil(60).max(1);
-    let (count, unit) = if minutes < 60 {
-        (minutes, "minute")
-    } else {
-        (minutes.div_ceil(60), "hour")
-    };
-    if count == 1 {
-        format!("{} {unit}", if unit == "hour" { "an" } else { "a" })
-    } else {
-        format!("{count} {unit}s")
-    }
+    i18n::t1("too-many", "wait", i18n::human_wait(retry_after_secs))
 }

@@ -20,7 +20,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
 use secrecy::SecretString;
 
-use super::login::EXPIRED_FORM;
+use super::login::expired_form;
 use super::{read_form, redirect, render, PageError};
 use crate::config::{AccountBinding, LookupField};
 use crate::db::users::User;
@@ -28,6 +28,7 @@ use crate::http::client::{client_info, limit_key};
 use crate::http::form::BLANK;
 use crate::http::session_store::{HOLD_UNTIL, STAMP, USER_ID};
 use crate::http::{blocking, csrf, AppState};
+use crate::i18n;
 use crate::passwords::HashError;
 use crate::services::accounts::PASSWORD_MISMATCH;
 use crate::services::password_reset::{
@@ -99,7 +100,7 @@ struct ForgotPage {
     by_username: bool,
     email: String,
     email_errors: Vec<String>,
-    error: Option<&'static str>,
+    error: Option<String>,
     focus: &'static str,
 }
 
@@ -118,7 +119,7 @@ struct ResetPage {
     min_length: usize,
     password_errors: Vec<String>,
     confirm_errors: Vec<String>,
-    error: Option<&'static str>,
+    error: Option<String>,
     focus: &'static str,
 }
 
@@ -146,7 +147,7 @@ fn forgot_page(
     session: &Session,
     email: String,
     email_errors: Vec<String>,
-    error: Option<&'static str>,
+    error: Option<String>,
 ) -> ForgotPage {
     let focus = if email_errors.is_empty() { "" } else { "email" };
     ForgotPage {
@@ -171,7 +172,7 @@ pub async fn forgot(
     if csrf::verify(&session, &req, &form.text(csrf::FIELD)).is_err() {
         return Ok(render(
             StatusCode::FORBIDDEN,
-            &forgot_page(&state, &session, typed, Vec::new(), Some(EXPIRED_FORM)),
+            &forgot_page(&state, &session, typed, Vec::new(), Some(expired_form())),
         ));
     }
     let client = client_info(&req, &state.config);
@@ -184,6 +185,7 @@ pub async fn forgot(
     let identifier = match parsed {
         Ok(identifier) => identifier,
         Err(message) => {
+            let message = i18n::translate_api_message(&message);
             let page = forgot_page(&state, &session, typed, vec![message], None);
             return Ok(render(StatusCode::BAD_REQUEST, &page));
         }
@@ -193,7 +195,7 @@ pub async fn forgot(
             StatusCode::OK,
             &CheckInboxPage {
                 by_username: state.config.reset.lookup_field == LookupField::Username,
-                lifetime: crate::email::templates::format_lifetime(state.config.reset.token_ttl),
+                lifetime: i18n::format_lifetime(state.config.reset.token_ttl),
             },
         )),
         Err(RequestError::Database(err)) => Err(err.into()),
@@ -312,7 +314,7 @@ fn reset_page(
     username: String,
     password_errors: Vec<String>,
     confirm_errors: Vec<String>,
-    error: Option<&'static str>,
+    error: Option<String>,
 ) -> ResetPage {
     let focus = match (password_errors.is_empty(), confirm_errors.is_empty()) {
         (false, _) => "password",
@@ -362,7 +364,7 @@ pub async fn reset(
             username,
             Vec::new(),
             Vec::new(),
-            Some(EXPIRED_FORM),
+            Some(expired_form()),
         );
         return Ok(render(StatusCode::FORBIDDEN, &page));
     }
@@ -381,7 +383,7 @@ pub async fn reset(
             &session,
             username,
             Vec::new(),
-            vec![PASSWORD_MISMATCH.to_owned()],
+            vec![i18n::translate_api_message(PASSWORD_MISMATCH)],
             None,
         );
         return Ok(render(StatusCode::BAD_REQUEST, &page));
@@ -398,7 +400,10 @@ pub async fn reset(
             after_token_gone(&state, &session).await
         }
         Err(ConfirmError::WeakPassword(violations)) => {
-            let messages = violations.iter().map(ToString::to_string).collect();
+            let messages = violations
+                .iter()
+                .map(|violation| i18n::translate_api_message(&violation.to_string()))
+                .collect();
             let username = form_username(&state, &session).await?;
             Ok(render(
                 StatusCode::BAD_REQUEST,

@@ -1,0 +1,33 @@
+//! Each request's language, negotiated from `Accept-Language` among the deployment's
+//! languages and kept for the request (see [`crate::i18n`]). API requests keep the package's
+//! English unless `LATCHKEY_API_LANGUAGE=negotiate`.
+
+use actix_web::body::MessageBody;
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::header;
+use actix_web::middleware::Next;
+use actix_web::web;
+
+use super::AppState;
+use crate::i18n;
+
+/// The middleware: negotiates, then runs the rest of the request in that language.
+pub async fn negotiate(
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let Some(state) = req.app_data::<web::Data<AppState>>().cloned() else {
+        return next.call(req).await;
+    };
+    let config = &state.config.languages;
+    // The API's paths, under any public-URL prefix (no page path has an `api` segment).
+    if req.path().contains("/api/") && !config.api_negotiates {
+        return next.call(req).await;
+    }
+    let accept = req
+        .headers()
+        .get(header::ACCEPT_LANGUAGE)
+        .and_then(|value| value.to_str().ok());
+    let language = i18n::negotiate(accept, &config.offered, &config.default);
+    i18n::scope(language, next.call(req)).await
+}

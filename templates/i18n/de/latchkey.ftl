@@ -1,0 +1,137 @@
+# Latchkey auf Deutsch (Sie-Form). Quelle: ../en/latchkey.ftl
+
+## Gemeinsam
+back-to-login = Zurück zur Anmeldung
+back-to-start = Zurück zur Startseite
+expired-form = Dieses Formular ist abgelaufen oder kam von einer anderen Website. Bitte versuchen Sie es noch einmal.
+too-many = Zu viele fehlgeschlagene Versuche. Versuchen Sie es in { $wait } erneut, oder setzen Sie Ihr Passwort zurück.
+wait-minutes = { $count ->
+    [one] einer Minute
+   *[other] { $count } Minuten
+}
+wait-hours = { $count ->
+    [one] einer Stunde
+   *[other] { $count } Stunden
+}
+lifetime-days = { $count ->
+    [one] einem Tag
+   *[other] { $count } Tagen
+}
+lifetime-hours = { $count ->
+    [one] einer Stunde
+   *[other] { $count } Stunden
+}
+lifetime-minutes = { $count ->
+    [one] einer Minute
+   *[other] { $count } Minuten
+}
+lifetime-seconds = { $count ->
+    [one] einer Sekunde
+   *[other] { $count } Sekunden
+}
+rules-length = Mindestens { $count } Zeichen
+rules-similar = Keine Ähnlichkeit mit Ihrem Benutzernamen oder Ihrer E-Mail-Adresse
+rules-common = Kein häufig verwendetes Passwort und nicht nur Ziffern
+field-new-password = Neues Passwort
+field-new-password-again = Neues Passwort wiederholen
+
+## Anmelden
+login-title = Anmelden
+login-username = Benutzername oder E-Mail-Adresse
+login-password = Passwort
+login-submit = Anmelden
+login-forgot = Passwort vergessen?
+login-wrong = Benutzername oder Passwort stimmen nicht. Bitte prüfen Sie beides und versuchen Sie es erneut.
+
+## Passwort vergessen
+forgot-title = Passwort vergessen?
+forgot-intro-email = Geben Sie die E-Mail-Adresse Ihres Kontos ein. Wir senden Ihnen dann einen Link, mit dem Sie ein neues Passwort wählen können.
+forgot-intro-username = Geben Sie den Benutzernamen Ihres Kontos ein. Wir senden dann einen Link zum Wählen eines neuen Passworts an die E-Mail-Adresse des Kontos.
+forgot-email = E-Mail-Adresse
+forgot-username = Benutzername
+forgot-submit = Link senden
+inbox-title = Prüfen Sie Ihren Posteingang
+inbox-sent-email = Wenn ein Konto diese Adresse verwendet, ist ein Link zum Wählen eines neuen Passworts unterwegs. Er funktioniert einmal und läuft in { $lifetime } ab.
+inbox-sent-username = Wenn es ein Konto mit diesem Benutzernamen gibt, ist ein Link zum Wählen eines neuen Passworts an dessen E-Mail-Adresse unterwegs. Er funktioniert einmal und läuft in { $lifetime } ab.
+inbox-nothing = Nach ein paar Minuten ist noch nichts angekommen? Sehen Sie im Spam-Ordner nach.
+inbox-ask-again = Erneut anfordern
+
+## Der Link und sein Formular
+reset-title = Neues Passwort wählen
+reset-for-account = Für das Konto
+reset-advice = Einige zusammenhanglose Wörter ergeben ein starkes Passwort, das sich leicht merken lässt. Anforderungen:
+reset-submit = Neues Passwort festlegen
+done-title = Passwort geändert
+done-text = Ihr neues Passwort ist gesetzt, und alle anderen Sitzungen Ihres Kontos wurden abgemeldet.
+done-login = Anmelden
+invalid-title = Dieser Link funktioniert nicht
+invalid-text = Der Link ist ungültig, wurde bereits verwendet oder ist abgelaufen. Links zum Zurücksetzen funktionieren nur einmal und nur für begrenzte Zeit.
+invalid-again = Neuen Link anfordern
+
+## Konto
+account-title = Ihr Konto
+account-username = Benutzername
+account-email = E-Mail
+account-change = Passwort ändern
+account-logout = Abmelden
+account-changed = Ihr Passwort wurde geändert. Alle anderen Sitzungen wurden abgemeldet.
+change-title = Passwort ändern
+change-intro = Alle anderen Sitzungen Ihres Kontos werden abgemeldet. Anforderungen an das neue Passwort:
+change-current = Aktuelles Passwort
+change-submit = Passwort ändern
+back-to-account = Zurück zu Ihrem Konto
+
+## Fehler
+error-form-title = Mit dem Formular stimmte etwas nicht
+error-form-text = Bitte gehen Sie zurück und versuchen Sie es erneut.
+error-address-title = Diese Adresse ist ungültig
+error-address-text = Der Link, dem Sie gefolgt sind, ist fehlerhaft. Bitte prüfen Sie ihn, oder beginnen Sie noch einmal auf der ersten Seite.
+error-expired-title = Dieses Formular ist abgelaufen
+error-expired-text = Das Formular war zu alt oder kam von einer anderen Website. Bitte gehen Sie zurück, laden Sie die Seite neu und versuchen Sie es erneut.
+error-throttled-title = Zu viele Versuche
+error-throttled-text = Bitte versuchen Sie es in { $wait } erneut.
+error-unavailable-title = Vorübergehend nicht verfügbar
+error-unavailable-text = { $product } kann gerade nicht antworten: Die Datenbank ist nicht erreichbar, oder der Dienst ist stark ausgelastet. Bitte versuchen Sie es gleich noch einmal.
+error-internal-title = Etwas ist schiefgelaufen
+error-internal-text = Das konnten wir nicht abschließen. Bitte versuchen Sie es später erneut.
+not-found-title = Seite nicht gefunden
+not-found-text = Unter dieser Adresse gibt es keine Seite. Wenn Sie einem Link aus einer E-Mail gefolgt sind, kopieren Sie den ganzen Link in die Adressleiste; andernfalls beginnen Sie noch einmal auf der ersten Seite.
+not-found-start = Zur Startseite
+
+## Datum und Uhrzeit
+datetime-format = { $day }. { $month } { $year }, { $time } UTC
+month-1 = Januar
+month-2 = Februar
+month-3 = März
+month-4 = April
+month-5 = Mai
+month-6 = Juni
+month-7 = Juli
+month-8 = August
+month-9 = September
+month-10 = Oktober
+month-11 = November
+month-12 = Dezember
+
+## Meldungen der API (Djangos Übersetzungen)
+api-field-required = Dieses Feld ist zwingend erforderlich.
+api-field-blank = Dieses Feld darf nicht leer sein.
+api-invalid-email = Bitte gültige E-Mail-Adresse eingeben.
+api-password-mismatch = Die beiden Passwörter sind nicht identisch.
+api-invalid-login = Ungültiger Benutzername oder ungültiges Passwort
+api-invalid-token = Das eingegebene Einmalpasswort ist ungültig. Bitte prüfen Sie es und versuchen Sie es erneut.
+api-too-similar-username = Das Passwort ist dem Benutzernamen zu ähnlich.
+api-too-similar-email = Das Passwort ist der E-Mail-Adresse zu ähnlich.
+api-too-short = { $count ->
+    [one] Dieses Passwort ist zu kurz. Es muss mindestens { $count } Zeichen enthalten.
+   *[other] Dieses Passwort ist zu kurz. Es muss mindestens { $count } Zeichen enthalten.
+}
+api-too-long = Dieses Passwort ist zu lang.
+api-too-common = Dieses Passwort ist zu üblich.
+api-entirely-numeric = Dieses Passwort ist komplett numerisch.
+api-old-password = Ihr altes Passwort war falsch eingegeben. Bitte neu eingeben.
+api-not-found = Nicht gefunden.
+api-no-credentials = Anmeldedaten fehlen.
+api-invalid-bearer = Ungültiges Token.
+api-too-large = Der Inhalt der Anfrage ist zu groß.
+api-throttled = Die Anfrage wurde gedrosselt. Wieder verfügbar in { $count } Sekunden.

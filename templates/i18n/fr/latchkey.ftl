@@ -1,0 +1,137 @@
+# Latchkey en français (vouvoiement). Source : ../en/latchkey.ftl
+
+## Commun
+back-to-login = Retour à la connexion
+back-to-start = Retour à l’accueil
+expired-form = Ce formulaire a expiré ou provient d’un autre site. Veuillez réessayer.
+too-many = Trop de tentatives échouées. Réessayez dans { $wait } ou réinitialisez votre mot de passe.
+wait-minutes = { $count ->
+    [one] une minute
+   *[other] { $count } minutes
+}
+wait-hours = { $count ->
+    [one] une heure
+   *[other] { $count } heures
+}
+lifetime-days = { $count ->
+    [one] 1 jour
+   *[other] { $count } jours
+}
+lifetime-hours = { $count ->
+    [one] 1 heure
+   *[other] { $count } heures
+}
+lifetime-minutes = { $count ->
+    [one] 1 minute
+   *[other] { $count } minutes
+}
+lifetime-seconds = { $count ->
+    [one] 1 seconde
+   *[other] { $count } secondes
+}
+rules-length = Au moins { $count } caractères
+rules-similar = Pas trop proche de votre nom d’utilisateur ni de votre adresse e-mail
+rules-common = Pas un mot de passe courant, et pas uniquement des chiffres
+field-new-password = Nouveau mot de passe
+field-new-password-again = Confirmez le nouveau mot de passe
+
+## Connexion
+login-title = Connexion
+login-username = Nom d’utilisateur ou adresse e-mail
+login-password = Mot de passe
+login-submit = Se connecter
+login-forgot = Mot de passe oublié ?
+login-wrong = Nom d’utilisateur ou mot de passe incorrect. Vérifiez les deux et réessayez.
+
+## Mot de passe oublié
+forgot-title = Mot de passe oublié ?
+forgot-intro-email = Saisissez l’adresse e-mail de votre compte : nous vous enverrons un lien pour choisir un nouveau mot de passe.
+forgot-intro-username = Saisissez le nom d’utilisateur de votre compte : nous enverrons un lien pour choisir un nouveau mot de passe à l’adresse e-mail du compte.
+forgot-email = Adresse e-mail
+forgot-username = Nom d’utilisateur
+forgot-submit = Envoyer le lien
+inbox-title = Consultez votre boîte de réception
+inbox-sent-email = Si un compte utilise cette adresse, un lien pour choisir un nouveau mot de passe est en route. Il ne fonctionne qu’une fois et expire dans { $lifetime }.
+inbox-sent-username = Si un compte porte ce nom d’utilisateur, un lien pour choisir un nouveau mot de passe est en route vers son adresse e-mail. Il ne fonctionne qu’une fois et expire dans { $lifetime }.
+inbox-nothing = Rien reçu après quelques minutes ? Regardez dans vos courriers indésirables.
+inbox-ask-again = Redemander un lien
+
+## Le lien et son formulaire
+reset-title = Choisissez un nouveau mot de passe
+reset-for-account = Pour le compte
+reset-advice = Quelques mots sans rapport entre eux font un mot de passe solide et facile à retenir. Il doit respecter ces règles :
+reset-submit = Enregistrer le nouveau mot de passe
+done-title = Mot de passe modifié
+done-text = Votre nouveau mot de passe est enregistré, et toutes les autres sessions de votre compte ont été déconnectées.
+done-login = Se connecter
+invalid-title = Ce lien ne fonctionne pas
+invalid-text = Le lien n’est pas valide, a déjà servi ou a expiré. Les liens de réinitialisation ne fonctionnent qu’une fois, pendant une durée limitée.
+invalid-again = Demander un nouveau lien
+
+## Compte
+account-title = Votre compte
+account-username = Nom d’utilisateur
+account-email = E-mail
+account-change = Changer de mot de passe
+account-logout = Se déconnecter
+account-changed = Votre mot de passe a été modifié. Toutes les autres sessions ont été déconnectées.
+change-title = Changer de mot de passe
+change-intro = Toutes les autres sessions de votre compte seront déconnectées. Le nouveau mot de passe doit respecter ces règles :
+change-current = Mot de passe actuel
+change-submit = Changer le mot de passe
+back-to-account = Retour à votre compte
+
+## Erreurs
+error-form-title = Le formulaire comportait une erreur
+error-form-text = Revenez en arrière et réessayez.
+error-address-title = Cette adresse n’est pas valide
+error-address-text = Le lien que vous avez suivi est mal formé. Vérifiez-le, ou recommencez depuis la première page.
+error-expired-title = Ce formulaire a expiré
+error-expired-text = Le formulaire était trop ancien ou provenait d’un autre site. Revenez en arrière, rechargez la page et réessayez.
+error-throttled-title = Trop de tentatives
+error-throttled-text = Veuillez réessayer dans { $wait }.
+error-unavailable-title = Service momentanément indisponible
+error-unavailable-text = { $product } ne peut pas répondre pour le moment : sa base de données est injoignable ou le service est très sollicité. Réessayez dans un instant.
+error-internal-title = Une erreur s’est produite
+error-internal-text = Nous n’avons pas pu terminer l’opération. Veuillez réessayer plus tard.
+not-found-title = Page introuvable
+not-found-text = Il n’y a aucune page à cette adresse. Si vous avez suivi le lien d’un e-mail, copiez le lien entier dans la barre d’adresse ; sinon, recommencez depuis la première page.
+not-found-start = Aller à l’accueil
+
+## Dates
+datetime-format = { $day } { $month } { $year } à { $time } UTC
+month-1 = janvier
+month-2 = février
+month-3 = mars
+month-4 = avril
+month-5 = mai
+month-6 = juin
+month-7 = juillet
+month-8 = août
+month-9 = septembre
+month-10 = octobre
+month-11 = novembre
+month-12 = décembre
+
+## Messages de l’API (traductions de Django)
+api-field-required = Ce champ est obligatoire.
+api-field-blank = Ce champ ne peut être vide.
+api-invalid-email = Saisissez une adresse e-mail valide.
+api-password-mismatch = Les deux mots de passe ne correspondent pas.
+api-invalid-login = Nom d’utilisateur ou mot de passe non valide
+api-invalid-token = Le mot de passe à usage unique saisi n’est pas valide. Vérifiez-le et réessayez.
+api-too-similar-username = Le mot de passe est trop semblable au nom d’utilisateur.
+api-too-similar-email = Le mot de passe est trop semblable à l’adresse e-mail.
+api-too-short = { $count ->
+    [one] Ce mot de passe est trop court. Il doit contenir au minimum { $count } caractère.
+   *[other] Ce mot de passe est trop court. Il doit contenir au minimum { $count } caractères.
+}
+api-too-long = Ce mot de passe est trop long.
+api-too-common = Ce mot de passe est trop courant.
+api-entirely-numeric = Ce mot de passe est entièrement numérique.
+api-old-password = Votre ancien mot de passe est incorrect. Veuillez le rectifier.
+api-not-found = Pas trouvé.
+api-no-credentials = Informations d’authentification non fournies.
+api-invalid-bearer = Jeton non valide.
+api-too-large = Le corps de la requête est trop volumineux.
+api-throttled = Requête ralentie. Réessayez dans { $count } secondes.
