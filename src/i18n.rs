@@ -66,8 +66,15 @@ pub fn negotiate(
         .map_or_else(|| default.clone(), |&language| language.clone())
 }
 
+/// A request's language, and whether the API's messages are translated into it.
+#[derive(Debug, Clone)]
+struct RequestLanguage {
+    language: LanguageIdentifier,
+    api_messages: bool,
+}
+
 tokio::task_local! {
-    static REQUEST_LANGUAGE: LanguageIdentifier;
+    static REQUEST_LANGUAGE: RequestLanguage;
 }
 
 thread_local! {
@@ -78,7 +85,7 @@ thread_local! {
 /// this thread, else English.
 pub fn current() -> LanguageIdentifier {
     REQUEST_LANGUAGE
-        .try_with(Clone::clone)
+        .try_with(|request| request.language.clone())
         .ok()
         .or_else(|| THREAD_LANGUAGE.with(|language| language.borrow().clone()))
         .unwrap_or_else(english)
@@ -92,10 +99,18 @@ pub fn with<T>(language: &LanguageIdentifier, work: impl FnOnce() -> T) -> T {
     result
 }
 
-/// Runs `work` with `language` as the request's language (see
-/// `crate::http::language`, which negotiates it).
-pub async fn scope<F: std::future::Future>(language: LanguageIdentifier, work: F) -> F::Output {
-    REQUEST_LANGUAGE.scope(language, work).await
+/// Runs `work` with `language` as the request's language (see `crate::http::language`,
+/// which negotiates it); `api_messages` says whether the API's messages follow it too.
+pub async fn scope<F: std::future::Future>(
+    language: LanguageIdentifier,
+    api_messages: bool,
+    work: F,
+) -> F::Output {
+    let request = RequestLanguage {
+        language,
+        api_messages,
+    };
+    REQUEST_LANGUAGE.scope(request, work).await
 }
 
 /// The message `key` in the current language.
@@ -165,15 +180,17 @@ pub fn format_lifetime(lifetime: std::time::Duration) -> String {
 /// The message `key` with two arguments.
 pub fn t2(
     key: &str,
-    first: (&'static str, &dyn ToString),
-    second: (&'static str, &dyn ToString),
+    first: &'static str,
+    first_value: impl ToString,
+    second: &'static str,
+    second_value: impl ToString,
 ) -> String {
     lookup_with(
         &current(),
         key,
         &[
-            (first.0, first.1.to_string()),
-            (second.0, second.1.to_string()),
+            (first, first_value.to_string()),
+            (second, second_value.to_string()),
         ],
     )
 }
@@ -201,14 +218,28 @@ pub fn lookup_exact(language: &LanguageIdentifier, key: &str) -> Option<String> 
 }
 
 /// Every argument name the catalogues use.
-const ARGUMENTS: [&str; 9] = [
-    "count", "wait", "lifetime", "product", "username", "day", "month", "year", "time",
+const ARGUMENTS: [&str; 11] = [
+    "count",
+    "wait",
+    "lifetime",
+    "product",
+    "username",
+    "day",
+    "month",
+    "year",
+    "time",
+    "expires_at",
+    "changed_at",
 ];
 
-/// The language negotiated for the request being handled, if one was (pages always; the API
-/// only under `LATCHKEY_API_LANGUAGE=negotiate`).
-pub fn request_language() -> Option<LanguageIdentifier> {
-    REQUEST_LANGUAGE.try_with(Clone::clone).ok()
+/// The language the API's messages are translated into for this request: only under
+/// `LATCHKEY_API_LANGUAGE=negotiate`, and never for English (the package's own words).
+pub fn api_language() -> Option<LanguageIdentifier> {
+    REQUEST_LANGUAGE
+        .try_with(|request| request.api_messages.then(|| request.language.clone()))
+        .ok()
+        .flatten()
+        .filter(|language| *language != english())
 }
 
 /// The current language's tag, for `<html lang>` and `Content-Language`.

@@ -62,6 +62,8 @@ pub struct OutboxMessage {
     pub created_at: NaiveDateTime,
     /// Delivery time.
     pub sent_at: Option<NaiveDateTime>,
+    /// The language it was written in (of the request that caused it).
+    pub language: Option<String>,
 }
 
 /// A message to enqueue.
@@ -88,6 +90,8 @@ pub struct NewOutboxMessage<'a> {
     pub expires_at: Option<NaiveDateTime>,
     /// Now.
     pub created_at: NaiveDateTime,
+    /// The language it is written in.
+    pub language: Option<&'a str>,
 }
 
 impl NewOutboxMessage<'_> {

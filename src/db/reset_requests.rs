@@ -20,6 +20,8 @@ pub struct ResetRequest {
     pub user_agent: Option<String>,
     /// When it was accepted.
     pub created_at: NaiveDateTime,
+    /// The request's language (a supported tag): the mail is written in it.
+    pub language: Option<String>,
 }
 
 /// A request to store.
@@ -34,6 +36,8 @@ pub struct NewResetRequest<'a> {
     pub user_agent: Option<&'a str>,
     /// Now.
     pub created_at: NaiveDateTime,
+    /// The request's language.
+    pub language: Option<&'a str>,
 }
 
 impl NewResetRequest<'_> {

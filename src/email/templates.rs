@@ -9,8 +9,9 @@ use chrono::NaiveDateTime;
 /// A rendered message, ready to be stored in the outbox.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RenderedEmail {
-    /// `Subject:` (fixed text: nothing user-supplied reaches a header).
-    pub subject: &'static str,
+    /// `Subject:` (catalogue text in the mail's language: nothing user-supplied reaches a
+    /// header).
+    pub subject: String,
     /// Plain-text part.
     pub text: String,
     /// HTML part.
@@ -86,10 +87,10 @@ impl PasswordResetMail<'_> {
             username: self.username,
             link: self.link,
             expires_at: format_time(self.expires_at),
-            lifetime: format_lifetime(self.lifetime),
+            lifetime: crate::i18n::format_lifetime(self.lifetime),
         };
         Ok(RenderedEmail {
-            subject: "Reset your password",
+            subject: crate::i18n::t("mail-reset-subject"),
             text: ResetText { mail: &view }.render()?,
             html: ResetHtml { mail: &view }.render()?,
         })
@@ -105,7 +106,7 @@ impl PasswordChangedMail<'_> {
             forgot_link: self.forgot_link,
         };
         Ok(RenderedEmail {
-            subject: "Your password was changed",
+            subject: crate::i18n::t("mail-changed-subject"),
             text: ChangedText { mail: &view }.render()?,
             html: ChangedHtml { mail: &view }.render()?,
         })
@@ -147,15 +148,16 @@ impl EmailChangedMail<'_> {
             changed_at: format_time(self.changed_at),
         };
         Ok(RenderedEmail {
-            subject: "Your email address was changed",
+            subject: crate::i18n::t("mail-email-subject"),
             text: EmailChangedText { mail: &view }.render()?,
             html: EmailChangedHtml { mail: &view }.render()?,
         })
     }
 }
 
+/// In the language the mail is rendered in (see [`crate::i18n::with`]).
 fn format_time(at: NaiveDateTime) -> String {
-    at.format("%Y-%m-%d %H:%M UTC").to_string()
+    crate::i18n::format_datetime(at)
 }
 
 /// `15 minutes`, `60 minutes`, `24 hours`, `7 days`: whole units, small ones up to twice the next.
@@ -194,7 +196,7 @@ mod tests {
         assert!(mail.text.contains("<script>alert(1)</script>"));
         for part in [&mail.text, &mail.html] {
             assert!(part.contains("http://latchkey.test/reset-password/abc"));
-            assert!(part.contains("2027-01-15 08:00 UTC"), "{part}");
+            assert!(part.contains("15 January 2027, 08:00 UTC"), "{part}");
             assert!(part.contains("60 minutes"));
         }
     }

@@ -96,7 +96,7 @@ impl ResponseError for ApiError {
     fn error_response(&self) -> HttpResponse {
         let mut response = HttpResponse::build(self.status_code());
         response.insert_header((header::CACHE_CONTROL, "no-store"));
-        let translating = crate::i18n::request_language().is_some();
+        let translating = crate::i18n::api_language().is_some();
         let say = |english: &str| {
             if translating {
                 crate::i18n::translate_api_message(english)

@@ -136,20 +136,22 @@ impl Outbox {
         email: &NewEmail<'_>,
     ) -> Result<i64, EnqueueError> {
         check_header_value(email.recipient)?;
-        check_header_value(email.content.subject)?;
+        check_header_value(&email.content.subject)?;
         let now = db::now();
         let message_id = self.composer.new_message_id();
+        let language = crate::i18n::tag();
         let id = NewOutboxMessage {
             kind: email.kind,
             user_id: email.user_id,
             recipient: email.recipient,
-            subject: email.content.subject,
+            subject: &email.content.subject,
             body_text: &seal_body(&self.bodies, &email.content.text),
             body_html: &seal_body(&self.bodies, &email.content.html),
             message_id: &message_id,
             next_attempt_at: now,
             expires_at: email.expires_at,
             created_at: now,
+            language: Some(&language),
         }
         .insert(conn)?;
         tracing::info!(outbox_id = id, kind = email.kind, "email queued");
@@ -276,8 +278,11 @@ pub fn retry(
                 Some(newest) => DeadOutcome::Superseded(format!(
                     "superseded by message {newest}, a newer dead reset mail of the same account"
                 )),
-                None => conn.write(|conn| {
-                    requeue_dead(conn, &message, context, &outbox_handle.bodies, now)
+                // Rebuilt in the language it was first written in.
+                None => crate::i18n::with(&message_language(&message), || {
+                    conn.write(|conn| {
+                        requeue_dead(conn, &message, context, &outbox_handle.bodies, now)
+                    })
                 })?,
             };
             match outcome {
@@ -289,6 +294,14 @@ pub fn retry(
     }
     outbox_handle.notify();
     Ok(report)
+}
+
+fn message_language(message: &outbox::OutboxMessage) -> unic_langid::LanguageIdentifier {
+    message
+        .language
+        .as_deref()
+        .and_then(crate::i18n::supported)
+        .unwrap_or_else(crate::i18n::english)
 }
 
 fn requeue_dead(

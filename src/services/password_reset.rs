@@ -272,6 +272,7 @@ impl ResetService {
                 lookup_key: identifier.lookup_key(),
                 ip_address: client.ip_text(),
                 user_agent: client.user_agent.clone(),
+                language: Some(crate::i18n::tag()),
             })
             .await
             .map_err(|err| match err {

@@ -47,6 +47,8 @@ pub struct QueuedRequest {
     pub ip_address: Option<String>,
     /// Client user agent.
     pub user_agent: Option<String>,
+    /// The request's language, for the mail.
+    pub language: Option<String>,
 }
 
 type Reply = oneshot::Sender<Result<(), DbError>>;
@@ -151,6 +153,7 @@ fn store_all(db: &Db, batch: &[(QueuedRequest, Reply)]) -> Result<(), DbError> {
             ip_address: request.ip_address.as_deref(),
             user_agent: request.user_agent.as_deref(),
             created_at: now,
+            language: request.language.as_deref(),
         })
         .collect();
     db.get()?

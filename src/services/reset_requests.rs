@@ -162,11 +162,19 @@ impl ResetService {
                 .and_then(|ip| ip.parse::<IpAddr>().ok()),
             request.user_agent.as_deref(),
         );
+        // The mail speaks the request's language.
+        let language = request
+            .language
+            .as_deref()
+            .and_then(crate::i18n::supported)
+            .unwrap_or_else(crate::i18n::english);
         // A savepoint: a failing hook leaves no token, and the rest of the batch goes on.
-        conn.transaction(|conn| {
-            let created = self.create_token(conn, user, &client, false)?;
-            self.announce(conn, user, &created, &client)
-                .map_err(ResolveError::Hook)
+        crate::i18n::with(&language, || {
+            conn.transaction(|conn| {
+                let created = self.create_token(conn, user, &client, false)?;
+                self.announce(conn, user, &created, &client)
+                    .map_err(ResolveError::Hook)
+            })
         })?;
         tracing::info!(user_id = user.id, "reset token issued");
         Ok(())

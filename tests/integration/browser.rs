@@ -165,6 +165,106 @@ async fn a_double_click_and_a_typo_in_a_browser() {
     page.client.close().await.unwrap();
 }
 
+/// The journey in German, on a desktop and a 375 px phone: every heading and message comes
+/// from the German catalogue, and the reset mail is German too. Screenshots land in
+/// `{screenshots}/de-desktop/` and `{screenshots}/de-phone/`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_journey_in_german_on_a_desktop_and_a_phone() {
+    if !enabled() {
+        return;
+    }
+    let german = latchkey::i18n::supported("de").unwrap();
+    let de = |key: &str| latchkey::i18n::with(&german, || latchkey::i18n::t(key));
+    for screen in [Screen::Desktop, Screen::Phone] {
+        let address = format!("127.0.0.1:{}", free_port());
+        let public_url = format!("http://{address}");
+        let (app, sink) = app_with_mail(
+            Backend::Sqlite,
+            &[
+                ("LATCHKEY_BIND", &address),
+                ("LATCHKEY_PUBLIC_URL", &public_url),
+            ],
+        )
+        .await;
+        seed(&app).await;
+        let driver = ChromeDriver::start();
+        let page = Page {
+            client: driver.open_in(screen, "de").await,
+            base: public_url,
+            screen,
+        };
+        let snap = |name: &'static str| {
+            let page = &page;
+            async move {
+                let png = page.client.screenshot().await.unwrap();
+                let dir = screenshot_dir().join(format!("de-{}", screen.name()));
+                std::fs::create_dir_all(&dir).unwrap();
+                std::fs::write(dir.join(format!("{name}.png")), png).unwrap();
+            }
+        };
+        page.visit("/").await;
+        page.expect("/login", &de("login-title")).await;
+        let lang: Value = page
+            .client
+            .execute("return document.documentElement.lang", vec![])
+            .await
+            .unwrap();
+        assert_eq!(lang, json!("de"));
+        snap("login").await;
+        page.fill("username", "alice").await;
+        page.fill("password", "nicht das richtige Passwort").await;
+        page.submit().await;
+        assert_eq!(page.text("p.alert").await, de("login-wrong"));
+        snap("login-error").await;
+        page.follow(&de("login-forgot")).await;
+        page.expect("/forgot-password", &de("forgot-title")).await;
+        snap("forgot-password").await;
+        page.fill("email", "alice@example.com").await;
+        page.submit().await;
+        page.expect("/forgot-password", &de("inbox-title")).await;
+        snap("check-inbox").await;
+        let mail = sink.wait_for(1, WAIT).await;
+        assert!(
+            mail[0].data.contains("lang=\"de\"") || mail[0].data.contains("lang=3D\"de\""),
+            "a German mail"
+        );
+        let (link, _) = reset_link(&mail[0]);
+        page.client.goto(&link).await.unwrap();
+        page.expect("/reset-password", &de("reset-title")).await;
+        snap("reset-password").await;
+        page.fill("password", NEW_PASSWORD).await;
+        page.fill("confirm_password", "etwas ganz anderes 1234")
+            .await;
+        page.submit().await;
+        page.expect("/reset-password", &de("reset-title")).await;
+        assert_eq!(
+            page.text("#confirm_password-errors").await,
+            de("api-password-mismatch")
+        );
+        snap("reset-password-error").await;
+        page.fill("password", NEW_PASSWORD).await;
+        page.fill("confirm_password", NEW_PASSWORD).await;
+        page.submit().await;
+        page.expect("/reset-password", &de("done-title")).await;
+        snap("password-changed").await;
+        page.follow(&de("done-login")).await;
+        log_in_with_the_keyboard(&page, "alice", NEW_PASSWORD).await;
+        page.expect("/account", &de("account-title")).await;
+        snap("account").await;
+        page.follow(&de("account-change")).await;
+        page.expect("/account/password", &de("change-title")).await;
+        snap("change-password").await;
+        page.visit("/reset-password/not-a-token-anyone-sent").await;
+        page.expect(
+            "/reset-password/not-a-token-anyone-sent",
+            &de("invalid-title"),
+        )
+        .await;
+        snap("link-invalid").await;
+        page.client.close().await.unwrap();
+    }
+}
+
 fn enabled() -> bool {
     match std::env::var("LATCHKEY_TEST_BROWSER") {
         Ok(value) if value == "1" => true,
@@ -479,7 +579,15 @@ impl ChromeDriver {
 
     /// A fresh headless Chromium with its own profile, sized and themed for `screen`.
     async fn open(&self, screen: Screen) -> Client {
-        let profile = self.profiles.path().join(screen.name());
+        self.open_in(screen, "en").await
+    }
+
+    /// The same, asking for pages in `language` (`--lang` and the `Accept-Language` pref).
+    async fn open_in(&self, screen: Screen, language: &str) -> Client {
+        let profile = self
+            .profiles
+            .path()
+            .join(format!("{}-{language}", screen.name()));
         let mut args = vec![
             "--headless=new".to_owned(),
             "--no-sandbox".to_owned(),
@@ -490,6 +598,7 @@ impl ChromeDriver {
             "--no-first-run".to_owned(),
             "--disable-dev-shm-usage".to_owned(),
             format!("--user-data-dir={}", profile.display()),
+            format!("--lang={language}"),
         ];
         let mut options = json!({
             "binary": std::env::var("LATCHKEY_CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".to_owned()),
@@ -507,6 +616,7 @@ impl ChromeDriver {
             }
         }
         options["args"] = json!(args);
+        options["prefs"] = json!({ "intl.accept_languages": language });
         let mut capabilities = serde_json::Map::new();
         capabilities.insert("browserName".to_owned(), json!("chrome"));
         capabilities.insert("goog:chromeOptions".to_owned(), options);

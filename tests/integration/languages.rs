@@ -12,6 +12,7 @@ on_both_backends!(
     pages_speak_the_language_the_browser_asks_for,
     the_deployment_limits_the_languages_and_sets_the_default,
     the_api_keeps_the_packages_english_unless_told_to_negotiate,
+    mails_speak_the_language_of_the_request_that_caused_them,
 );
 
 /// The page at `path` asked for in `accept`: its `Content-Language` and HTML.
@@ -218,4 +219,99 @@ fn every_catalogue_has_every_english_message() {
             );
         }
     }
+}
+
+/// A received message's subject and plain-text part, decoded (non-English mail is encoded).
+fn decoded(message: &crate::smtp_sink::Received) -> (String, String) {
+    let parsed = mail_parser::MessageParser::default()
+        .parse(message.data.as_bytes())
+        .expect("a MIME message");
+    (
+        parsed.subject().unwrap_or_default().to_owned(),
+        parsed.body_text(0).unwrap_or_default().into_owned(),
+    )
+}
+
+async fn mails_speak_the_language_of_the_request_that_caused_them(backend: Backend) {
+    let (app, sink) = app_with_mail(backend, &[]).await;
+    seed(&app).await;
+    // An API client asking in German gets a German mail, though the API answers in English.
+    let asked = app
+        .client
+        .post(app.url("/api/password_reset/"))
+        .header("Accept-Language", "de-CH, de;q=0.9")
+        .json(&serde_json::json!({ "email": "alice@example.com" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(asked.text().await.unwrap(), r#"{"status":"OK"}"#);
+    let mail = sink.wait_for(1, crate::fixtures::WAIT).await;
+    let (subject, text) = decoded(&mail[0]);
+    assert_eq!(subject, "Setzen Sie Ihr Passwort zurück");
+    assert!(text.contains("Hallo alice,"), "{text}");
+    assert!(text.contains("läuft am "), "{text}");
+    assert!(
+        text.contains(" UTC ab (in 60 Minuten)."),
+        "a German date: {text}"
+    );
+    let month_names = [
+        "Januar",
+        "Februar",
+        "März",
+        "April",
+        "Mai",
+        "Juni",
+        "Juli",
+        "August",
+        "September",
+        "Oktober",
+        "November",
+        "Dezember",
+    ];
+    assert!(
+        month_names.iter().any(|month| text.contains(month)),
+        "{text}"
+    );
+    assert!(mail[0].data.contains("lang=\"de\"") || mail[0].data.contains("lang=3D\"de\""));
+
+    // The page's form in French: the mail, and the notice after the reset, are French.
+    let token = crate::fixtures::reset_link(&mail[0]).1;
+    let mut browser = Browser::new(&app);
+    let french = [("Accept-Language", "fr-FR")];
+    browser
+        .send(
+            reqwest::Method::GET,
+            &format!("/reset-password/{token}"),
+            None,
+            &french,
+        )
+        .await;
+    let form = browser
+        .send(reqwest::Method::GET, "/reset-password", None, &french)
+        .await;
+    let done = browser
+        .send(
+            reqwest::Method::POST,
+            "/reset-password",
+            Some(&[
+                ("csrf_token", &form.csrf()),
+                ("password", crate::fixtures::NEW_PASSWORD),
+                ("confirm_password", crate::fixtures::NEW_PASSWORD),
+            ]),
+            &french,
+        )
+        .await;
+    assert_eq!(done.status, 200, "{}", done.body);
+    let notice = sink.wait_for(2, crate::fixtures::WAIT).await;
+    let (subject, text) = decoded(&notice[1]);
+    assert_eq!(subject, "Votre mot de passe a été modifié");
+    assert!(text.contains("Bonjour alice,"), "{text}");
+
+    // Without a preference, English as before.
+    let before = sink.count();
+    assert_eq!(app.request_reset("bob@example.com").await.status(), 200);
+    let english = sink.wait_for(before + 1, crate::fixtures::WAIT).await;
+    let (subject, text) = decoded(english.last().unwrap());
+    assert_eq!(subject, "Reset your password");
+    assert!(text.contains("Hello bob,"));
 }

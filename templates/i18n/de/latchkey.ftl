@@ -135,3 +135,20 @@ api-no-credentials = Anmeldedaten fehlen.
 api-invalid-bearer = Ungültiges Token.
 api-too-large = Der Inhalt der Anfrage ist zu groß.
 api-throttled = Die Anfrage wurde gedrosselt. Wieder verfügbar in { $count } Sekunden.
+
+## E-Mails
+mail-footer = Diese Nachricht wurde automatisch von { $product } gesendet. Antworten werden nicht gelesen.
+mail-hello = Hallo { $username },
+mail-reset-subject = Setzen Sie Ihr Passwort zurück
+mail-reset-intro = Jemand, hoffentlich Sie, hat darum gebeten, das Passwort Ihres Kontos zurückzusetzen. Wählen Sie über die Schaltfläche unten ein neues.
+mail-reset-intro-text = Jemand, hoffentlich Sie, hat darum gebeten, das Passwort Ihres Kontos zurückzusetzen. Hier wählen Sie ein neues:
+mail-reset-button = Neues Passwort wählen
+mail-reset-expiry = Der Link funktioniert einmal und läuft am { $expires_at } ab (in { $lifetime }).
+mail-reset-copy = Falls die Schaltfläche nicht funktioniert, kopieren Sie diese Adresse in Ihren Browser:
+mail-reset-ignore = Wenn Sie das nicht angefordert haben, ignorieren Sie diese Nachricht: Ihr Passwort bleibt, wie es ist.
+mail-changed-subject = Ihr Passwort wurde geändert
+mail-changed-text = Das Passwort Ihres Kontos wurde am { $changed_at } geändert. Alle anderen Sitzungen wurden abgemeldet.
+mail-changed-advice = Wenn Sie das nicht waren, fordern Sie sofort ein neues Passwort an:
+mail-email-subject = Ihre E-Mail-Adresse wurde geändert
+mail-email-text = Die E-Mail-Adresse Ihres Kontos wurde am { $changed_at } von einer Administratorin oder einem Administrator geändert. An diese Adresse geht keine Post mehr zu diesem Konto, und ein vor der Änderung hierher gesendeter Link zum Zurücksetzen des Passworts funktioniert nicht mehr.
+mail-email-advice = Wenn Sie das nicht veranlasst haben, wenden Sie sich sofort an die Verwaltung der Website.

@@ -136,3 +136,20 @@ api-no-credentials = Authentication credentials were not provided.
 api-invalid-bearer = Invalid token.
 api-too-large = Request body is too large.
 api-throttled = Request was throttled. Expected available in { $count } seconds.
+
+## Mails
+mail-footer = This message was sent automatically by { $product }. Replies are not read.
+mail-hello = Hello { $username },
+mail-reset-subject = Reset your password
+mail-reset-intro = Someone, hopefully you, asked to reset the password of your account. Choose a new one with the button below.
+mail-reset-intro-text = Someone, hopefully you, asked to reset the password of your account. Choose a new one here:
+mail-reset-button = Choose a new password
+mail-reset-expiry = The link works once and expires at { $expires_at } (in { $lifetime }).
+mail-reset-copy = If the button does not work, copy this address into your browser:
+mail-reset-ignore = If you did not ask for this, ignore this message: your password stays as it is.
+mail-changed-subject = Your password was changed
+mail-changed-text = The password of your account was changed at { $changed_at }. Every other session was signed out.
+mail-changed-advice = If this was not you, ask for a new password at once:
+mail-email-subject = Your email address was changed
+mail-email-text = The email address of your account was changed at { $changed_at } by an administrator. This address will no longer receive mail about the account, and any password reset link sent to it before the change no longer works.
+mail-email-advice = If you did not ask for this, contact the administrator of the site at once.

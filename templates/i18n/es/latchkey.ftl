@@ -135,3 +135,20 @@ api-no-credentials = Las credenciales de autenticación no se proveyeron.
 api-invalid-bearer = Token inválido.
 api-too-large = El cuerpo de la solicitud es demasiado grande.
 api-throttled = La solicitud fue limitada. Estará disponible en { $count } segundos.
+
+## Correos
+mail-footer = Este mensaje lo envió automáticamente { $product }. Las respuestas no se leen.
+mail-hello = Hola, { $username }:
+mail-reset-subject = Restablece tu contraseña
+mail-reset-intro = Alguien, esperamos que tú, pidió restablecer la contraseña de tu cuenta. Elige una nueva con el botón de abajo.
+mail-reset-intro-text = Alguien, esperamos que tú, pidió restablecer la contraseña de tu cuenta. Elige una nueva aquí:
+mail-reset-button = Elegir una contraseña nueva
+mail-reset-expiry = El enlace funciona una sola vez y caduca el { $expires_at } (dentro de { $lifetime }).
+mail-reset-copy = Si el botón no funciona, copia esta dirección en tu navegador:
+mail-reset-ignore = Si no lo pediste, ignora este mensaje: tu contraseña sigue igual.
+mail-changed-subject = Se cambió tu contraseña
+mail-changed-text = La contraseña de tu cuenta se cambió el { $changed_at }. Se cerraron todas las demás sesiones.
+mail-changed-advice = Si no fuiste tú, pide una contraseña nueva de inmediato:
+mail-email-subject = Se cambió tu dirección de correo
+mail-email-text = Un administrador cambió la dirección de correo de tu cuenta el { $changed_at }. Esta dirección ya no recibirá mensajes sobre la cuenta, y cualquier enlace para restablecer la contraseña enviado aquí antes del cambio ya no funciona.
+mail-email-advice = Si no lo pediste, ponte en contacto de inmediato con el administrador del sitio.

@@ -135,3 +135,20 @@ api-no-credentials = Informations d’authentification non fournies.
 api-invalid-bearer = Jeton non valide.
 api-too-large = Le corps de la requête est trop volumineux.
 api-throttled = Requête ralentie. Réessayez dans { $count } secondes.
+
+## E-mails
+mail-footer = Ce message a été envoyé automatiquement par { $product }. Les réponses ne sont pas lues.
+mail-hello = Bonjour { $username },
+mail-reset-subject = Réinitialisez votre mot de passe
+mail-reset-intro = Quelqu’un, vous sans doute, a demandé à réinitialiser le mot de passe de votre compte. Choisissez-en un nouveau avec le bouton ci-dessous.
+mail-reset-intro-text = Quelqu’un, vous sans doute, a demandé à réinitialiser le mot de passe de votre compte. Choisissez-en un nouveau ici :
+mail-reset-button = Choisir un nouveau mot de passe
+mail-reset-expiry = Le lien ne fonctionne qu’une fois et expire le { $expires_at } (dans { $lifetime }).
+mail-reset-copy = Si le bouton ne fonctionne pas, copiez cette adresse dans votre navigateur :
+mail-reset-ignore = Si vous n’avez rien demandé, ignorez ce message : votre mot de passe reste inchangé.
+mail-changed-subject = Votre mot de passe a été modifié
+mail-changed-text = Le mot de passe de votre compte a été modifié le { $changed_at }. Toutes les autres sessions ont été déconnectées.
+mail-changed-advice = Si ce n’était pas vous, demandez tout de suite un nouveau mot de passe :
+mail-email-subject = Votre adresse e-mail a été modifiée
+mail-email-text = L’adresse e-mail de votre compte a été modifiée le { $changed_at } par un administrateur. Cette adresse ne recevra plus de messages concernant le compte, et tout lien de réinitialisation envoyé ici avant la modification ne fonctionne plus.
+mail-email-advice = Si vous n’avez rien demandé, contactez immédiatement l’administrateur du site.

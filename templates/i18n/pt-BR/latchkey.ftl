@@ -135,3 +135,20 @@ api-no-credentials = As credenciais de autenticação não foram fornecidas.
 api-invalid-bearer = Token inválido.
 api-too-large = O corpo da requisição é grande demais.
 api-throttled = A requisição foi limitada. Disponível novamente em { $count } segundos.
+
+## E-mails
+mail-footer = Esta mensagem foi enviada automaticamente por { $product }. As respostas não são lidas.
+mail-hello = Olá, { $username },
+mail-reset-subject = Redefina sua senha
+mail-reset-intro = Alguém, esperamos que você, pediu para redefinir a senha da sua conta. Escolha uma nova com o botão abaixo.
+mail-reset-intro-text = Alguém, esperamos que você, pediu para redefinir a senha da sua conta. Escolha uma nova aqui:
+mail-reset-button = Escolher uma nova senha
+mail-reset-expiry = O link funciona uma única vez e expira em { $expires_at } (daqui a { $lifetime }).
+mail-reset-copy = Se o botão não funcionar, copie este endereço no seu navegador:
+mail-reset-ignore = Se você não pediu isso, ignore esta mensagem: sua senha continua a mesma.
+mail-changed-subject = Sua senha foi alterada
+mail-changed-text = A senha da sua conta foi alterada em { $changed_at }. Todas as outras sessões foram encerradas.
+mail-changed-advice = Se não foi você, peça uma nova senha imediatamente:
+mail-email-subject = Seu endereço de e-mail foi alterado
+mail-email-text = O endereço de e-mail da sua conta foi alterado em { $changed_at } por um administrador. Este endereço não receberá mais mensagens sobre a conta, e qualquer link de redefinição enviado a ele antes da alteração não funciona mais.
+mail-email-advice = Se você não pediu isso, fale imediatamente com o administrador do site.
