@@ -19,6 +19,7 @@ mod identity;
 mod many_instances;
 mod migrations;
 mod number_codes;
+mod openapi;
 mod outbox;
 mod pages;
 mod password_reset;
