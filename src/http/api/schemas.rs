@@ -5,8 +5,10 @@
 //! `tests/integration/openapi.rs` checks, against a running server, that every real answer
 //! matches its description here, so the two cannot drift apart unnoticed.
 //!
-//! Request fields are typed `string`: the server also takes a JSON number where a string is
-//! expected (as Django REST framework does) but clients should send strings.
+//! Request fields are typed `string`, non-blank (`pattern: \S` where the server trims the
+//! value, `minLength: 1` for passwords, which are never trimmed): the server also takes a JSON
+//! number where a string is expected (as Django REST framework does) but clients should send
+//! strings.
 
 #![allow(dead_code)] // Fields are read by the `ToSchema` derive, never at run time.
 
@@ -20,7 +22,7 @@ use utoipa::{ToResponse, ToSchema};
 pub struct ResetRequest {
     /// The account's email address (with `LATCHKEY_LOOKUP_FIELD=username`, its username: the
     /// field keeps its name for compatibility with django-rest-passwordreset).
-    #[schema(example = "alice@example.com")]
+    #[schema(example = "alice@example.com", pattern = r"\S")]
     email: String,
 }
 
@@ -28,10 +30,11 @@ pub struct ResetRequest {
 #[derive(ToSchema)]
 pub struct TokenCheck {
     /// The reset token from the emailed link.
+    #[schema(pattern = r"\S")]
     token: String,
     /// The account a number code belongs to; required for number codes unless
     /// `LATCHKEY_NUMBER_TOKEN_REQUIRES_EMAIL=false`, ignored for string tokens.
-    #[schema(required = false)]
+    #[schema(required = false, pattern = r"\S")]
     email: String,
 }
 
@@ -39,12 +42,13 @@ pub struct TokenCheck {
 #[derive(ToSchema)]
 pub struct ResetConfirm {
     /// The reset token from the emailed link.
+    #[schema(pattern = r"\S")]
     token: String,
     /// The new password (never trimmed).
-    #[schema(format = Password)]
+    #[schema(format = Password, min_length = 1)]
     password: String,
     /// As in validate_token: the account of a number code.
-    #[schema(required = false)]
+    #[schema(required = false, pattern = r"\S")]
     email: String,
 }
 
@@ -52,9 +56,10 @@ pub struct ResetConfirm {
 #[derive(ToSchema)]
 pub struct LoginRequest {
     /// Username, or the account's email address.
+    #[schema(pattern = r"\S")]
     username: String,
     /// The password.
-    #[schema(format = Password)]
+    #[schema(format = Password, min_length = 1)]
     password: String,
 }
 
@@ -62,13 +67,13 @@ pub struct LoginRequest {
 #[derive(ToSchema)]
 pub struct ChangePasswordRequest {
     /// The current password.
-    #[schema(format = Password)]
+    #[schema(format = Password, min_length = 1)]
     old_password: String,
     /// The new password.
-    #[schema(format = Password)]
+    #[schema(format = Password, min_length = 1)]
     password: String,
     /// The new password again.
-    #[schema(format = Password)]
+    #[schema(format = Password, min_length = 1)]
     confirm_password: String,
 }
 
