@@ -36,11 +36,16 @@ pub fn catalog() -> Vec<(&'static str, Vec<Endpoint>)> {
     ]
 }
 
-/// Registers every endpoint of [`catalog`]: one resource per path and its slash twin, with
-/// one route per documented method.
+/// Registers every endpoint of [`catalog`].
 pub fn routes(cfg: &mut web::ServiceConfig) {
+    mount(cfg, catalog());
+}
+
+/// Registers the endpoints of `table`: one resource per path and its slash twin, with one
+/// route per documented method (several endpoints may share a path, e.g. a GET and a DELETE).
+fn mount(cfg: &mut web::ServiceConfig, table: Vec<(&'static str, Vec<Endpoint>)>) {
     let mut by_path: Vec<(String, Vec<Endpoint>)> = Vec::new();
-    for (mount, endpoints) in catalog() {
+    for (mount, endpoints) in table {
         for endpoint in endpoints {
             let path = format!("{mount}{}", endpoint.path);
             match by_path.iter_mut().find(|(known, _)| *known == path) {
@@ -173,4 +178,61 @@ pub fn status_ok() -> HttpResponse {
     HttpResponse::Ok()
         .insert_header((header::CACHE_CONTROL, "no-store"))
         .json(json!({ "status": "OK" }))
+}
+
+#[cfg(test)]
+mod tests {
+    use actix_web::{test, App};
+
+    use super::*;
+
+    /// A listing, as a GET.
+    #[utoipa::path(get, path = "/things", responses((status = 200, description = "listed")))]
+    async fn list() -> HttpResponse {
+        HttpResponse::Ok().body("list")
+    }
+
+    /// A removal at the same path, as a DELETE.
+    #[utoipa::path(delete, path = "/things", responses((status = 204, description = "gone")))]
+    async fn remove() -> HttpResponse {
+        HttpResponse::NoContent().finish()
+    }
+
+    fn table() -> Vec<(&'static str, Vec<Endpoint>)> {
+        vec![(
+            "/api/t",
+            vec![
+                Endpoint::new(__path_list, list),
+                Endpoint::new(__path_remove, remove),
+            ],
+        )]
+    }
+
+    #[actix_web::test]
+    async fn endpoints_sharing_a_path_share_one_resource_and_one_allow() {
+        let app = test::init_service(App::new().configure(|cfg| mount(cfg, table()))).await;
+        for path in ["/api/t/things", "/api/t/things/"] {
+            let got = test::call_service(&app, test::TestRequest::get().uri(path).to_request());
+            assert_eq!(got.await.status(), StatusCode::OK, "GET {path}");
+            let gone = test::TestRequest::delete().uri(path).to_request();
+            assert_eq!(
+                test::call_service(&app, gone).await.status(),
+                StatusCode::NO_CONTENT
+            );
+            let refused = test::TestRequest::put().uri(path).to_request();
+            let refused = test::call_service(&app, refused).await;
+            assert_eq!(refused.status(), StatusCode::METHOD_NOT_ALLOWED);
+            assert_eq!(
+                refused.headers().get(header::ALLOW).unwrap(),
+                "GET, DELETE, OPTIONS"
+            );
+        }
+
+        let mut paths = utoipa::openapi::Paths::new();
+        for (mount, endpoints) in table() {
+            endpoints.iter().for_each(|e| e.document(mount, &mut paths));
+        }
+        let item = &paths.paths["/api/t/things"];
+        assert!(item.get.is_some() && item.delete.is_some() && item.post.is_none());
+    }
 }
