@@ -30,7 +30,10 @@ pub struct ResetRequest {
 #[derive(ToSchema)]
 pub struct TokenCheck {
     /// The reset token from the emailed link.
-    #[schema(pattern = r"\S")]
+    #[schema(
+        pattern = r"\S",
+        example = "3f9a0c6be2d14f7a8b5c9e0d1f2a3b4c5d6e7f8091a2b3c4d5e6f708192a3b4c"
+    )]
     token: String,
     /// The account a number code belongs to; required for number codes unless
     /// `LATCHKEY_NUMBER_TOKEN_REQUIRES_EMAIL=false`, ignored for string tokens.
@@ -42,10 +45,13 @@ pub struct TokenCheck {
 #[derive(ToSchema)]
 pub struct ResetConfirm {
     /// The reset token from the emailed link.
-    #[schema(pattern = r"\S")]
+    #[schema(
+        pattern = r"\S",
+        example = "3f9a0c6be2d14f7a8b5c9e0d1f2a3b4c5d6e7f8091a2b3c4d5e6f708192a3b4c"
+    )]
     token: String,
     /// The new password (never trimmed).
-    #[schema(format = Password, min_length = 1)]
+    #[schema(format = Password, min_length = 1, example = "a brand new passphrase 42")]
     password: String,
     /// As in validate_token: the account of a number code.
     #[schema(required = false, pattern = r"\S")]
@@ -56,10 +62,10 @@ pub struct ResetConfirm {
 #[derive(ToSchema)]
 pub struct LoginRequest {
     /// Username, or the account's email address.
-    #[schema(pattern = r"\S")]
+    #[schema(pattern = r"\S", example = "alice")]
     username: String,
     /// The password.
-    #[schema(format = Password, min_length = 1)]
+    #[schema(format = Password, min_length = 1, example = "correct horse battery staple")]
     password: String,
 }
 
@@ -67,13 +73,13 @@ pub struct LoginRequest {
 #[derive(ToSchema)]
 pub struct ChangePasswordRequest {
     /// The current password.
-    #[schema(format = Password, min_length = 1)]
+    #[schema(format = Password, min_length = 1, example = "correct horse battery staple")]
     old_password: String,
     /// The new password.
-    #[schema(format = Password, min_length = 1)]
+    #[schema(format = Password, min_length = 1, example = "a brand new passphrase 42")]
     password: String,
     /// The new password again.
-    #[schema(format = Password, min_length = 1)]
+    #[schema(format = Password, min_length = 1, example = "a brand new passphrase 42")]
     confirm_password: String,
 }
 
