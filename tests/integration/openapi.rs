@@ -125,9 +125,19 @@ async fn the_document_is_openapi_3_1_and_lists_exactly_the_served_routes(backend
     // Every documented operation is really served, at both path forms, and its request
     // bodies are offered as JSON and as form data; a method not documented at a path is 405
     // with exactly the documented methods in `Allow`.
+    let mut operation_ids = BTreeSet::new();
     for (method, path) in &documented {
         let operation = &doc["paths"][path][method];
         assert!(operation["responses"].is_object(), "{method} {path}");
+        assert!(
+            operation["summary"].is_string(),
+            "{method} {path} has no summary"
+        );
+        let id = operation["operationId"].as_str().unwrap().to_owned();
+        assert!(
+            operation_ids.insert(id),
+            "{method} {path}: operationId used twice"
+        );
         if let Some(body) = operation.get("requestBody") {
             let content = body["content"].as_object().unwrap();
             assert!(content.contains_key("application/json"), "{path}");

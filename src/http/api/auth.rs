@@ -33,6 +33,9 @@ pub fn endpoints() -> Vec<Endpoint> {
     path = "/login",
     tag = "accounts",
     operation_id = "login",
+    summary = "Log in for a bearer token",
+    description = "`username` may also be the account's email address. Failures answer the same, in \
+        comparable time, whether the account exists or not.",
     request_body(content(
         (schemas::LoginRequest = "application/json"),
         (schemas::LoginRequest = "application/x-www-form-urlencoded"),
@@ -93,6 +96,7 @@ pub async fn login(
     path = "/logout",
     tag = "accounts",
     operation_id = "logout",
+    summary = "Revoke the calling bearer token",
     security(("bearer" = [])),
     responses(
         (status = 204, description = "The token is revoked."),
@@ -115,6 +119,7 @@ pub async fn logout(
     path = "/logout_all",
     tag = "accounts",
     operation_id = "logout_all",
+    summary = "Revoke every token and browser session of the account",
     security(("bearer" = [])),
     responses(
         (status = 204, description = "Every token and browser session of the account is revoked."),
@@ -137,6 +142,7 @@ pub async fn logout_all(
     path = "/me",
     tag = "accounts",
     operation_id = "me",
+    summary = "The account behind the bearer token",
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The account behind the token.", body = schemas::Me),
@@ -158,6 +164,9 @@ pub async fn me(Bearer(auth): Bearer) -> HttpResponse {
     path = "/change_password",
     tag = "accounts",
     operation_id = "change_password",
+    summary = "Change the password",
+    description = "Every other token and browser session of the account is revoked; the calling \
+        token keeps working.",
     security(("bearer" = [])),
     request_body(content(
         (schemas::ChangePasswordRequest = "application/json"),

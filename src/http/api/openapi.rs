@@ -101,6 +101,7 @@ pub fn document(config: &Config) -> Document {
     path = "/openapi.json",
     tag = "meta",
     operation_id = "openapi",
+    summary = "This OpenAPI 3.1 document",
     responses(
         (status = 200, description = "The OpenAPI 3.1 document.", content_type = "application/json",
             body = Object),

@@ -51,6 +51,12 @@ pub fn endpoints() -> Vec<Endpoint> {
     path = "/",
     tag = "password_reset",
     operation_id = "password_reset_request",
+    summary = "Request a password-reset mail",
+    description = "Mails a reset link to the account named by `email`, if there is an eligible one \
+        (active, and with a usable password unless \
+        `LATCHKEY_REQUIRE_USABLE_PASSWORD=false`). The answer is the same whether or not \
+        there is one, unless `LATCHKEY_NO_INFORMATION_LEAKAGE=false`. A repeated request \
+        issues a new token and the previous one stops working.",
     request_body(content(
         (schemas::ResetRequest = "application/json"),
         (schemas::ResetRequest = "application/x-www-form-urlencoded"),
@@ -103,6 +109,9 @@ fn request_error(err: RequestError) -> ApiError {
     path = "/validate_token/",
     tag = "password_reset",
     operation_id = "password_reset_validate_token",
+    summary = "Check that a reset token can be used",
+    description = "200 while the token can be used; it is not consumed. Number codes also take the \
+        account's `email`.",
     request_body(content(
         (schemas::TokenCheck = "application/json"),
         (schemas::TokenCheck = "application/x-www-form-urlencoded"),
@@ -145,6 +154,9 @@ pub async fn validate_token(
     path = "/confirm/",
     tag = "password_reset",
     operation_id = "password_reset_confirm",
+    summary = "Set a new password with a reset token",
+    description = "The token is checked before the password; when the password breaks a rule, every \
+        failing rule is listed and the token stays usable.",
     request_body(content(
         (schemas::ResetConfirm = "application/json"),
         (schemas::ResetConfirm = "application/x-www-form-urlencoded"),
