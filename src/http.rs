@@ -26,8 +26,7 @@ pub fn routes(state: &AppState) -> impl FnOnce(&mut web::ServiceConfig) {
     let pages = pages::routes(state);
     move |cfg| {
         cfg.route("/healthz", web::get().to(api::health::health))
-            .configure(api::password_reset::routes("/api/password_reset"))
-            .configure(api::auth::routes("/api/auth"))
+            .configure(api::routes)
             .route(
                 "/static/app.css",
                 pages::readable().to(pages::assets::stylesheet),

@@ -21,6 +21,7 @@ mod languages;
 mod many_instances;
 mod migrations;
 mod number_codes;
+mod openapi;
 mod outbox;
 mod pages;
 mod password_reset;

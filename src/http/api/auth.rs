@@ -1,12 +1,12 @@
 //! `/api/auth/…`: log in for a bearer token, log out, who am I, change password.
 
-use actix_web::http::{Method, StatusCode};
+use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use chrono::SecondsFormat;
 use secrecy::SecretString;
 use serde_json::json;
 
-use super::endpoint;
+use super::{schemas, Endpoint};
 use crate::http::bearer::Bearer;
 use crate::http::client::{client_info, limit_key};
 use crate::http::errors::FieldErrors;
@@ -16,27 +16,43 @@ use crate::passwords::HashError;
 use crate::services::accounts::{ChangeError, LoginError, INVALID_LOGIN};
 use crate::services::credentials::Keep;
 
-/// Mounts the account endpoints under `prefix` (e.g. `/api/auth`).
-pub fn routes(prefix: &str) -> impl FnOnce(&mut web::ServiceConfig) + '_ {
-    move |cfg| {
-        let prefix = prefix.trim_end_matches('/');
-        cfg.service(endpoint(&format!("{prefix}/login/"), Method::POST, login))
-            .service(endpoint(&format!("{prefix}/logout/"), Method::POST, logout))
-            .service(endpoint(
-                &format!("{prefix}/logout_all/"),
-                Method::POST,
-                logout_all,
-            ))
-            .service(endpoint(&format!("{prefix}/me/"), Method::GET, me))
-            .service(endpoint(
-                &format!("{prefix}/change_password/"),
-                Method::POST,
-                change_password,
-            ));
-    }
+/// The account endpoints, mounted at `/api/auth` (see [`super::catalog`]).
+pub fn endpoints() -> Vec<Endpoint> {
+    vec![
+        Endpoint::new(__path_login, login),
+        Endpoint::new(__path_logout, logout),
+        Endpoint::new(__path_logout_all, logout_all),
+        Endpoint::new(__path_me, me),
+        Endpoint::new(__path_change_password, change_password),
+    ]
 }
 
 /// `POST /api/auth/login` with `username` (or an email address) and `password`.
+#[utoipa::path(
+    post,
+    path = "/login",
+    tag = "accounts",
+    operation_id = "login",
+    summary = "Log in for a bearer token",
+    description = "`username` may also be the account's email address. Failures answer the same, in \
+        comparable time, whether the account exists or not.",
+    request_body(content(
+        (schemas::LoginRequest = "application/json"),
+        (schemas::LoginRequest = "application/x-www-form-urlencoded"),
+    )),
+    responses(
+        (status = 200, description = "Logged in: a new bearer token.", body = schemas::LoginToken),
+        (status = 400, response = schemas::BadRequest),
+        (status = 401, description = "Wrong username or password (the same answer whether the \
+            account exists or not).", body = schemas::Detail,
+            headers(("WWW-Authenticate" = String, description = "`Bearer`.")),
+            example = json!({"detail": "Invalid username/password"})),
+        (status = 413, response = schemas::PayloadTooLarge),
+        (status = 415, response = schemas::UnsupportedMediaType),
+        (status = 429, response = schemas::Throttled),
+        (status = 503, response = schemas::Unavailable),
+    )
+)]
 pub async fn login(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -75,6 +91,19 @@ pub async fn login(
 }
 
 /// `POST /api/auth/logout`: revokes the calling token.
+#[utoipa::path(
+    post,
+    path = "/logout",
+    tag = "accounts",
+    operation_id = "logout",
+    summary = "Revoke the calling bearer token",
+    security(("bearer" = [])),
+    responses(
+        (status = 204, description = "The token is revoked."),
+        (status = 401, response = schemas::Unauthorized),
+        (status = 503, response = schemas::Unavailable),
+    )
+)]
 pub async fn logout(
     state: web::Data<AppState>,
     Bearer(auth): Bearer,
@@ -85,6 +114,19 @@ pub async fn logout(
 }
 
 /// `POST /api/auth/logout_all`: revokes every token and browser session of the account.
+#[utoipa::path(
+    post,
+    path = "/logout_all",
+    tag = "accounts",
+    operation_id = "logout_all",
+    summary = "Revoke every token and browser session of the account",
+    security(("bearer" = [])),
+    responses(
+        (status = 204, description = "Every token and browser session of the account is revoked."),
+        (status = 401, response = schemas::Unauthorized),
+        (status = 503, response = schemas::Unavailable),
+    )
+)]
 pub async fn logout_all(
     state: web::Data<AppState>,
     Bearer(auth): Bearer,
@@ -95,6 +137,19 @@ pub async fn logout_all(
 }
 
 /// `GET /api/auth/me`.
+#[utoipa::path(
+    get,
+    path = "/me",
+    tag = "accounts",
+    operation_id = "me",
+    summary = "The account behind the bearer token",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The account behind the token.", body = schemas::Me),
+        (status = 401, response = schemas::Unauthorized),
+        (status = 503, response = schemas::Unavailable),
+    )
+)]
 pub async fn me(Bearer(auth): Bearer) -> HttpResponse {
     HttpResponse::Ok()
         .insert_header(("Cache-Control", "no-store"))
@@ -104,6 +159,30 @@ pub async fn me(Bearer(auth): Bearer) -> HttpResponse {
 }
 
 /// `POST /api/auth/change_password` with `old_password`, `password`, `confirm_password`.
+#[utoipa::path(
+    post,
+    path = "/change_password",
+    tag = "accounts",
+    operation_id = "change_password",
+    summary = "Change the password",
+    description = "Every other token and browser session of the account is revoked; the calling \
+        token keeps working.",
+    security(("bearer" = [])),
+    request_body(content(
+        (schemas::ChangePasswordRequest = "application/json"),
+        (schemas::ChangePasswordRequest = "application/x-www-form-urlencoded"),
+    )),
+    responses(
+        (status = 200, description = "Changed; every other token and session of the account is \
+            revoked.", body = schemas::StatusOk),
+        (status = 400, response = schemas::BadRequest),
+        (status = 401, response = schemas::Unauthorized),
+        (status = 413, response = schemas::PayloadTooLarge),
+        (status = 415, response = schemas::UnsupportedMediaType),
+        (status = 429, response = schemas::Throttled),
+        (status = 503, response = schemas::Unavailable),
+    )
+)]
 pub async fn change_password(
     state: web::Data<AppState>,
     req: HttpRequest,

@@ -6,7 +6,8 @@ use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde_json::json;
 
-use super::{post_endpoint, status_ok};
+use super::schemas;
+use super::{status_ok, Endpoint};
 use crate::config::AccountBinding;
 use crate::http::client::{client_info, limit_key};
 use crate::http::errors::FieldErrors;
@@ -25,27 +26,51 @@ pub const INVALID_TOKEN: &str =
 const NO_ACCOUNT: &str =
     "We couldn't find an account associated with that email. Please try a different e-mail address.";
 
-/// Mounts the three endpoints under `prefix` (e.g. `/api/password_reset`), as the package's
-/// `include(...)`/router helper does: `{prefix}/`, `{prefix}/validate_token/`,
-/// `{prefix}/confirm/`, each also without the trailing slash.
-pub fn routes(prefix: &str) -> impl FnOnce(&mut web::ServiceConfig) + '_ {
-    move |cfg| {
-        let prefix = prefix.trim_end_matches('/');
-        cfg.service(post_endpoint(&format!("{prefix}/"), request_reset))
-            .service(post_endpoint(
-                &format!("{prefix}/validate_token/"),
-                validate_token,
-            ))
-            .service(post_endpoint(&format!("{prefix}/confirm/"), confirm_reset));
-    }
+/// The three endpoints, mounted at `/api/password_reset` (see [`super::catalog`]), as the
+/// package's `include(...)`: `{prefix}/`, `{prefix}/validate_token/`, `{prefix}/confirm/`, each
+/// also without the trailing slash.
+pub fn endpoints() -> Vec<Endpoint> {
+    vec![
+        Endpoint::new(__path_request_reset, request_reset),
+        Endpoint::new(__path_validate_token, validate_token),
+        Endpoint::new(__path_confirm_reset, confirm_reset),
+    ]
 }
 
 /// `POST {prefix}/` with `email`: always `200 {"status": "OK"}` for a valid address.
+///
+/// Mails a reset link to the account, if there is an eligible one; the answer is the same
+/// either way unless `LATCHKEY_NO_INFORMATION_LEAKAGE=false`.
 ///
 /// Checks run in SPEC §4.1's order: the field, the address, the account (only when leakage is
 /// allowed), then the per-IP limit, so a malformed request is told what is wrong and never
 /// uses up the client's allowance. Validate and confirm likewise count only requests that
 /// carry their fields.
+#[utoipa::path(
+    post,
+    path = "/",
+    tag = "password_reset",
+    operation_id = "password_reset_request",
+    summary = "Request a password-reset mail",
+    description = "Mails a reset link to the account named by `email`, if there is an eligible one \
+        (active, and with a usable password unless \
+        `LATCHKEY_REQUIRE_USABLE_PASSWORD=false`). The answer is the same whether or not \
+        there is one, unless `LATCHKEY_NO_INFORMATION_LEAKAGE=false`. A repeated request \
+        issues a new token and the previous one stops working.",
+    request_body(content(
+        (schemas::ResetRequest = "application/json"),
+        (schemas::ResetRequest = "application/x-www-form-urlencoded"),
+    )),
+    responses(
+        (status = 200, description = "Accepted: a mail is on its way if the account is eligible.",
+            body = schemas::StatusOk),
+        (status = 400, response = schemas::BadRequest),
+        (status = 413, response = schemas::PayloadTooLarge),
+        (status = 415, response = schemas::UnsupportedMediaType),
+        (status = 429, response = schemas::Throttled),
+        (status = 503, response = schemas::Unavailable),
+    )
+)]
 pub async fn request_reset(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -79,6 +104,28 @@ fn request_error(err: RequestError) -> ApiError {
 
 /// `POST {prefix}/validate_token/` with `token` (and, for number codes, `email`): 200 while
 /// the token can be used, never consuming it.
+#[utoipa::path(
+    post,
+    path = "/validate_token/",
+    tag = "password_reset",
+    operation_id = "password_reset_validate_token",
+    summary = "Check that a reset token can be used",
+    description = "200 while the token can be used; it is not consumed. Number codes also take the \
+        account's `email`.",
+    request_body(content(
+        (schemas::TokenCheck = "application/json"),
+        (schemas::TokenCheck = "application/x-www-form-urlencoded"),
+    )),
+    responses(
+        (status = 200, description = "The token can be used.", body = schemas::TokenValid),
+        (status = 400, response = schemas::BadRequest),
+        (status = 404, response = schemas::InvalidToken),
+        (status = 413, response = schemas::PayloadTooLarge),
+        (status = 415, response = schemas::UnsupportedMediaType),
+        (status = 429, response = schemas::Throttled),
+        (status = 503, response = schemas::Unavailable),
+    )
+)]
 pub async fn validate_token(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -102,6 +149,29 @@ pub async fn validate_token(
 }
 
 /// `POST {prefix}/confirm/` with `token` and `password` (and, for number codes, `email`).
+#[utoipa::path(
+    post,
+    path = "/confirm/",
+    tag = "password_reset",
+    operation_id = "password_reset_confirm",
+    summary = "Set a new password with a reset token",
+    description = "The token is checked before the password; when the password breaks a rule, every \
+        failing rule is listed and the token stays usable.",
+    request_body(content(
+        (schemas::ResetConfirm = "application/json"),
+        (schemas::ResetConfirm = "application/x-www-form-urlencoded"),
+    )),
+    responses(
+        (status = 200, description = "The password is set; the token is used up and every \
+            session and API token of the account is revoked.", body = schemas::StatusOk),
+        (status = 400, response = schemas::BadRequest),
+        (status = 404, response = schemas::InvalidToken),
+        (status = 413, response = schemas::PayloadTooLarge),
+        (status = 415, response = schemas::UnsupportedMediaType),
+        (status = 429, response = schemas::Throttled),
+        (status = 503, response = schemas::Unavailable),
+    )
+)]
 pub async fn confirm_reset(
     state: web::Data<AppState>,
     req: HttpRequest,
