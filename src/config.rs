@@ -46,15 +46,21 @@
 //! | `LATCHKEY_RATE_LOGIN_FAILURES_PER_IP` | `100/10m` |
 //! | `LATCHKEY_RATE_LOGIN_FAILURES_PER_ACCOUNT_IP` | `20/1h` |
 //! | `LATCHKEY_RATE_PASSWORD_CHANGES_PER_ACCOUNT` | `20/1h` |
+//! | `LATCHKEY_WASNT_ME_TTL` | `7d` |
+//! | `LATCHKEY_AUDIT_RETENTION` | `90d` |
+//! | `LATCHKEY_WEBHOOK_URL` / `LATCHKEY_WEBHOOK_SECRET` | unset (the secret is required with the URL) |
+//! | `LATCHKEY_RESET_DELIVERY` | `email` (`webhook`, `both`) |
 
 mod database_url;
 mod limits;
+mod notices;
 mod proxies;
 mod sections;
 pub mod values;
 
 pub use database_url::DatabaseUrl;
 pub use limits::RateLimits;
+pub use notices::{NoticeConfig, ResetDelivery, WebhookConfig};
 pub use proxies::TrustedProxies;
 pub use sections::{
     AccountBinding, Argon2Cost, EmailBackend, EmailConfig, LogConfig, LogFormat, LookupField,
@@ -104,6 +110,8 @@ pub struct Config {
     pub log: LogConfig,
     /// Rate limits.
     pub limits: RateLimits,
+    /// Security notices, the audit log and webhooks.
+    pub notices: NoticeConfig,
 }
 
 /// An invalid configuration value: the one line start-up prints before exiting.
@@ -208,6 +216,7 @@ impl Config {
             email: EmailConfig::from_vars(&vars)?,
             log: LogConfig::from_vars(&vars)?,
             limits: RateLimits::from_vars(&vars)?,
+            notices: NoticeConfig::from_vars(&vars)?,
         })
     }
 }

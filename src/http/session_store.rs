@@ -30,9 +30,15 @@ use crate::secrets::TokenHasher;
 pub const USER_ID: &str = "user_id";
 /// The state key holding the password stamp the session was logged in under.
 pub const STAMP: &str = "stamp";
+/// The state key holding the random id of the login (the device list marks the current one).
+pub const DEVICE: &str = "device";
+/// The state key holding the client address at login (copied to its column for the device list).
+pub const CLIENT_IP: &str = "client_ip";
+/// The state key holding the client user agent at login.
+pub const CLIENT_UA: &str = "client_ua";
 /// The state keys that make a session a logged-in one; a session that has to continue under a
 /// new key because its row is gone loses them.
-const ACCOUNT_KEYS: [&str; 2] = [USER_ID, STAMP];
+const ACCOUNT_KEYS: [&str; 5] = [USER_ID, STAMP, DEVICE, CLIENT_IP, CLIENT_UA];
 /// Idle expiry is written at most this often per session (a page view is not always a write).
 const TOUCH_GRANULARITY: chrono::Duration = chrono::Duration::seconds(60);
 
@@ -73,6 +79,12 @@ impl DbSessionStore {
 fn new_key() -> Result<SessionKey, anyhow::Error> {
     let key = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(random_bytes::<32>());
     SessionKey::try_from(key).map_err(anyhow::Error::from)
+}
+
+fn text_of(state: &HashMap<String, String>, key: &str) -> Option<String> {
+    state
+        .get(key)
+        .and_then(|value| serde_json::from_str(value).ok())
 }
 
 fn user_of(state: &HashMap<String, String>) -> Option<i64> {
@@ -124,12 +136,20 @@ impl SessionStore for DbSessionStore {
         let (store, hash) = (self.clone(), self.keys.hash(key.as_ref()));
         run(move || {
             let now = db::now();
+            let (device, ip, agent) = (
+                text_of(&state, DEVICE),
+                text_of(&state, CLIENT_IP),
+                text_of(&state, CLIENT_UA),
+            );
             let row = sessions::NewSession {
                 key_hash: &hash,
                 user_id: user_of(&state),
                 state: &text,
                 created_at: now,
                 expires_at: store.expiry(now, now),
+                device_id: device.as_deref(),
+                ip_address: ip.as_deref(),
+                user_agent: agent.as_deref(),
             };
             Ok(store.db.get()?.write(|conn| row.insert(conn))?)
         })

@@ -9,7 +9,6 @@
 
 use chrono::NaiveDateTime;
 
-use crate::db::audit::NewAuditEvent;
 use crate::db::users::{self, User};
 use crate::db::users_admin;
 use crate::db::{self, reset_tokens, Db, DbConnection, DbError};
@@ -72,16 +71,13 @@ fn find(conn: &mut DbConnection, username: &str) -> Result<User, AdminError> {
 fn audit(
     conn: &mut DbConnection,
     user_id: i64,
-    event: &str,
-    now: NaiveDateTime,
+    event: &'static str,
+    _now: NaiveDateTime,
 ) -> Result<(), AdminError> {
-    NewAuditEvent {
-        user_id: Some(user_id),
-        event,
-        ip_address: None,
-        created_at: now,
-    }
-    .insert(conn)?;
+    crate::services::audit::record(
+        conn,
+        &crate::services::audit::Event::new(event, user_id, None),
+    )?;
     Ok(())
 }
 

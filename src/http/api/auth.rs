@@ -15,6 +15,7 @@ use crate::http::{blocking, ApiError, AppState};
 use crate::passwords::HashError;
 use crate::services::accounts::{ChangeError, LoginError, INVALID_LOGIN};
 use crate::services::credentials::Keep;
+use crate::services::devices::{Current, Device};
 
 /// Mounts the account endpoints under `prefix` (e.g. `/api/auth`).
 pub fn routes(prefix: &str) -> impl FnOnce(&mut web::ServiceConfig) + '_ {
@@ -32,6 +33,16 @@ pub fn routes(prefix: &str) -> impl FnOnce(&mut web::ServiceConfig) + '_ {
                 &format!("{prefix}/change_password/"),
                 Method::POST,
                 change_password,
+            ))
+            .service(endpoint(
+                &format!("{prefix}/sessions/"),
+                Method::GET,
+                list_sessions,
+            ))
+            .service(endpoint(
+                &format!("{prefix}/sessions/{{id}}/"),
+                Method::DELETE,
+                revoke_session,
             ));
     }
 }
@@ -54,7 +65,7 @@ pub async fn login(
     let password = SecretString::from(password);
     let accounts = state.accounts.clone();
     let outcome = blocking::run(move || {
-        let user = accounts.verify_credentials(&username, &password, ip)?;
+        let user = accounts.verify_credentials(&username, &password, ip, &client)?;
         Ok::<_, LoginError>(accounts.issue_token(&user, &client)?)
     })
     .await?;
@@ -77,21 +88,87 @@ pub async fn login(
 /// `POST /api/auth/logout`: revokes the calling token.
 pub async fn logout(
     state: web::Data<AppState>,
+    req: HttpRequest,
     Bearer(auth): Bearer,
 ) -> Result<HttpResponse, ApiError> {
-    let accounts = state.accounts.clone();
-    blocking::run(move || accounts.logout(&auth)).await??;
+    let (accounts, client) = (state.accounts.clone(), client_info(&req, &state.config));
+    blocking::run(move || accounts.logout(&auth, &client)).await??;
     Ok(HttpResponse::NoContent().finish())
 }
 
 /// `POST /api/auth/logout_all`: revokes every token and browser session of the account.
 pub async fn logout_all(
     state: web::Data<AppState>,
+    req: HttpRequest,
     Bearer(auth): Bearer,
 ) -> Result<HttpResponse, ApiError> {
-    let accounts = state.accounts.clone();
-    blocking::run(move || accounts.logout_everywhere(auth.user.id)).await??;
+    let (accounts, client) = (state.accounts.clone(), client_info(&req, &state.config));
+    blocking::run(move || accounts.logout_everywhere(auth.user.id, &client)).await??;
     Ok(HttpResponse::NoContent().finish())
+}
+
+/// A device-list entry as JSON.
+pub fn device_json(device: &Device) -> serde_json::Value {
+    let time = |at: chrono::NaiveDateTime| at.and_utc().to_rfc3339_opts(SecondsFormat::Secs, true);
+    json!({
+        "id": device.id,
+        "kind": device.kind.as_str(),
+        "created_at": time(device.created_at),
+        "last_used_at": device.last_used_at.map(time),
+        "ip_address": device.ip_address,
+        "user_agent": device.user_agent,
+        "current": device.current,
+    })
+}
+
+/// `GET /api/auth/sessions`: the account's live bearer tokens and browser sessions.
+pub async fn list_sessions(
+    state: web::Data<AppState>,
+    Bearer(auth): Bearer,
+) -> Result<HttpResponse, ApiError> {
+    let (accounts, ttl) = (state.accounts.clone(), state.config.session_ttl);
+    let devices = blocking::run(move || {
+        accounts.devices(
+            auth.user.id,
+            auth.user.password_stamp,
+            Current::ApiToken(auth.token_id),
+            ttl,
+        )
+    })
+    .await??;
+    let list: Vec<serde_json::Value> = devices.iter().map(device_json).collect();
+    Ok(HttpResponse::Ok()
+        .insert_header(("Cache-Control", "no-store"))
+        .json(list))
+}
+
+/// `DELETE /api/auth/sessions/{id}`: revokes one of the account's own entries; `404` for an
+/// unknown id or another account's.
+pub async fn revoke_session(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    id: web::Path<String>,
+    Bearer(auth): Bearer,
+) -> Result<HttpResponse, ApiError> {
+    let (accounts, ttl) = (state.accounts.clone(), state.config.session_ttl);
+    let client = client_info(&req, &state.config);
+    let id = id.into_inner();
+    let revoked = blocking::run(move || {
+        let current = Current::ApiToken(auth.token_id);
+        accounts.revoke_device(
+            auth.user.id,
+            auth.user.password_stamp,
+            &id,
+            current,
+            ttl,
+            &client,
+        )
+    })
+    .await??;
+    match revoked {
+        Some(_) => Ok(HttpResponse::NoContent().finish()),
+        None => Err(ApiError::detail(StatusCode::NOT_FOUND, "Not found.")),
+    }
 }
 
 /// `GET /api/auth/me`.

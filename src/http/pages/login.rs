@@ -96,11 +96,13 @@ pub async fn login(
             return Ok(retry_after(page, throttled.retry_after_secs()));
         }
     };
-    let (accounts, login_name) = (state.accounts.clone(), username.clone());
+    let (accounts, login_name, who) = (state.accounts.clone(), username.clone(), client.clone());
     let password = SecretString::from(form.text("password"));
-    match blocking::run(move || accounts.verify_credentials(&login_name, &password, ip)).await? {
+    match blocking::run(move || accounts.verify_credentials(&login_name, &password, ip, &who))
+        .await?
+    {
         Ok(user) => {
-            log_in(&session, &user)?;
+            log_in(&session, &user, &client)?;
             tracing::info!(user_id = user.id, "logged in to a browser session");
             Ok(redirect(&next))
         }
@@ -118,14 +120,19 @@ pub async fn login(
     }
 }
 
-/// `POST /logout`: the session row is deleted and the cookie expired.
+/// `POST /logout`: the session row is deleted and the cookie expired (recorded as `logout`).
 pub async fn logout(
+    state: web::Data<AppState>,
     session: Session,
     req: HttpRequest,
     payload: web::Payload,
 ) -> Result<HttpResponse, PageError> {
     let form = read_form(&req, payload).await?;
     csrf::verify(&session, &req, &form.text(csrf::FIELD)).map_err(|_| PageError::Forbidden)?;
+    if let Some(user_id) = super::session::user_id_of(&session) {
+        let (accounts, client) = (state.accounts.clone(), client_info(&req, &state.config));
+        blocking::run(move || accounts.browser_logout(user_id, &client)).await?;
+    }
     session.purge();
     Ok(redirect("/login"))
 }
