@@ -22,6 +22,8 @@ on_both_backends!(
     audit_rows_past_their_retention_are_purged,
     devices_are_listed_and_revoked_over_the_api,
     the_sessions_page_lists_and_ends_sessions,
+    a_throttled_login_of_a_known_account_is_audited,
+    a_number_code_is_cancelled_for_its_own_account_only,
 );
 
 /// A cookie-keeping client for one browser (no JavaScript, like the pages need).
@@ -738,4 +740,78 @@ async fn the_sessions_page_lists_and_ends_sessions(backend: Backend) {
     assert_eq!(out.status, 303);
     assert_eq!(out.location, "/login");
     assert_eq!(browser.get("/account").await.status, 303);
+}
+
+async fn a_throttled_login_of_a_known_account_is_audited(backend: Backend) {
+    let (app, _sink) = app_with_mail(
+        backend,
+        &[("LATCHKEY_RATE_LOGIN_FAILURES_PER_ACCOUNT_IP", "2/1h")],
+    )
+    .await;
+    seed(&app).await;
+    let guess = |username: &'static str| {
+        app.post_json(
+            "/api/auth/login",
+            json!({ "username": username, "password": "not the password at all" }),
+        )
+    };
+    assert_eq!(guess("alice").await.status(), 401);
+    assert_eq!(guess("alice").await.status(), 401);
+    assert_eq!(guess("alice").await.status(), 429);
+    for _ in 0..3 {
+        guess("nobody").await;
+    }
+    let events = events_of(&app, "alice").await;
+    assert_eq!(
+        events.iter().filter(|e| *e == "login_failed").count(),
+        2,
+        "{events:?}"
+    );
+    assert_eq!(
+        events.iter().filter(|e| *e == "login_throttled").count(),
+        1,
+        "{events:?}"
+    );
+    let all = stdout(&app.cli(&["audit", "list", "--event", "login_failed"], None));
+    assert_eq!(
+        all.lines().count(),
+        2,
+        "an unknown name leaves no row: {all}"
+    );
+}
+
+async fn a_number_code_is_cancelled_for_its_own_account_only(backend: Backend) {
+    let (app, sink) = app_with_mail(backend, &[("LATCHKEY_TOKEN_GENERATOR", "number")]).await;
+    seed(&app).await;
+    assert_eq!(app.request_reset("alice@example.com").await.status(), 200);
+    let mail = sink.wait_for(1, WAIT).await.pop().unwrap();
+    let cancel = link_path(&mail, "/cancel");
+    assert!(cancel.contains("/cancel?email="), "{cancel}");
+    let code = cancel
+        .trim_start_matches("/reset-password/")
+        .split('/')
+        .next()
+        .unwrap()
+        .to_owned();
+    let mut browser = Browser::new(&app);
+    // The same code named for another account is not alice's link.
+    let other = format!("/reset-password/{code}/cancel?email=bob%40example.com");
+    assert_eq!(browser.get(&other).await.status, 404);
+    let without = format!("/reset-password/{code}/cancel");
+    assert_eq!(
+        browser.get(&without).await.status,
+        404,
+        "number codes need their account"
+    );
+    let page = browser.get(&cancel).await;
+    assert_eq!(page.status, 200);
+    let done = browser.post(&cancel, &[("csrf_token", &page.csrf())]).await;
+    assert_eq!(done.status, 200);
+    let check = app
+        .post_json(
+            "/api/password_reset/validate_token/",
+            json!({ "token": code, "email": "alice@example.com" }),
+        )
+        .await;
+    assert_eq!(check.status(), 404, "the code no longer works");
 }
