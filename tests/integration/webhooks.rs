@@ -421,3 +421,148 @@ async fn reset_delivery_webhook_sends_the_token_by_webhook_only(backend: Backend
     }
     assert_eq!(requested, 1, "known account only");
 }
+
+/// With trace logging, webhooks on and reset tokens delivered by mail and webhook, neither the
+/// reset token, the "This wasn't me" token nor a password reaches the log: the new links are
+/// redacted in the access log like the reset link.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_notice_token_reaches_the_log() {
+    let receiver = Receiver::start(&[]);
+    let sink = crate::smtp_sink::SmtpSink::start();
+    let db = crate::helpers::TestDb::new(&Backend::Sqlite);
+    let mut vars = crate::helpers::base_vars(&db);
+    for (key, value) in [
+        ("LATCHKEY_EMAIL_BACKEND", "smtp".to_owned()),
+        ("LATCHKEY_SMTP_URL", sink.url()),
+        ("LATCHKEY_LOG", "trace".to_owned()),
+        ("LATCHKEY_EMAIL_POLL_INTERVAL", "100ms".to_owned()),
+        ("LATCHKEY_WEBHOOK_URL", receiver.url()),
+        ("LATCHKEY_WEBHOOK_SECRET", SECRET.to_owned()),
+        ("LATCHKEY_RESET_DELIVERY", "both".to_owned()),
+    ] {
+        vars.insert(key.into(), value);
+    }
+    let created = crate::helpers::run_cli(
+        &vars,
+        db.dir.path(),
+        &[
+            "users",
+            "create",
+            "--username",
+            "alice",
+            "--email",
+            "alice@example.com",
+            "--password-stdin",
+        ],
+        Some(&format!("{ALICE_PASSWORD}\n")),
+    );
+    assert!(created.status.success());
+    let log_path = db.dir.path().join("server.log");
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_latchkey"))
+        .env_clear()
+        .envs(&vars)
+        .env("LATCHKEY_BIND", format!("127.0.0.1:{port}"))
+        .current_dir(db.dir.path())
+        .stderr(std::fs::File::create(&log_path).unwrap())
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let base = format!("http://127.0.0.1:{port}");
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let deadline = Instant::now() + WAIT;
+    while client.get(format!("{base}/healthz")).send().await.is_err() {
+        assert!(Instant::now() < deadline);
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let requested = client
+        .post(format!("{base}/api/password_reset/"))
+        .json(&json!({ "email": "alice@example.com" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(requested.status(), 200);
+    let mail = sink.wait_for(1, WAIT).await.pop().unwrap();
+    let (_, reset_token) = crate::fixtures::reset_link(&mail);
+    let cancel = format!("{base}/reset-password/{reset_token}/cancel");
+    assert_eq!(client.head(&cancel).send().await.unwrap().status(), 200);
+    assert_eq!(client.get(&cancel).send().await.unwrap().status(), 200);
+    let got = receiver
+        .wait(|got| {
+            got.iter()
+                .any(|d| d.body.contains("password_reset_token_created"))
+        })
+        .await;
+    assert!(
+        got.iter().any(|d| d.body.contains(&reset_token)),
+        "the webhook carries it"
+    );
+
+    let login: Value = client
+        .post(format!("{base}/api/auth/login"))
+        .json(&json!({ "username": "alice", "password": ALICE_PASSWORD }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let bearer = login["token"].as_str().unwrap().to_owned();
+    let changed = client
+        .post(format!("{base}/api/auth/change_password"))
+        .bearer_auth(&bearer)
+        .json(&json!({
+            "old_password": ALICE_PASSWORD,
+            "password": crate::fixtures::NEW_PASSWORD,
+            "confirm_password": crate::fixtures::NEW_PASSWORD,
+        }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(changed.status(), 200);
+    let notice = sink.wait_for(2, WAIT).await.pop().unwrap();
+    let text = crate::fixtures::readable(&notice);
+    let start = text.find("/wasnt-me/").unwrap() + "/wasnt-me/".len();
+    let wasnt_me: String = text[start..]
+        .chars()
+        .take_while(char::is_ascii_hexdigit)
+        .collect();
+    assert_eq!(wasnt_me.len(), 64);
+    let link = format!("{base}/wasnt-me/{wasnt_me}");
+    assert_eq!(client.get(&link).send().await.unwrap().status(), 200);
+    // Every audit event reached the receiver before the log is read.
+    receiver
+        .wait(|got| got.iter().any(|d| d.body.contains("\"password_changed\"")))
+        .await;
+    let _ = child.kill();
+    let _ = child.wait();
+    let log = std::fs::read_to_string(&log_path).unwrap();
+    assert!(
+        log.contains("/wasnt-me/[redacted]"),
+        "the access log shows the redacted link"
+    );
+    assert!(log.contains("webhook"), "webhooks were logged: {log}");
+    for secret in [
+        reset_token.as_str(),
+        wasnt_me.as_str(),
+        bearer.as_str(),
+        ALICE_PASSWORD,
+        crate::fixtures::NEW_PASSWORD,
+        "argon2id$",
+        "MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
+    ] {
+        assert!(!log.contains(secret), "{secret} reached the log");
+    }
+    for delivery in receiver.got() {
+        if !delivery.body.contains("password_reset_token_created") {
+            assert!(!delivery.body.contains(&reset_token) && !delivery.body.contains(&wasnt_me));
+        }
+    }
+}
