@@ -111,7 +111,9 @@ impl ResetService {
             return Err(TokenError::Invalid);
         }
         let mut conn = self.db.get()?;
-        let (row, user) = self.live_token(&mut conn, presented, Check::ReadOnly)?;
+        // A POST: a wrong number code named with its account costs one of that token's
+        // attempts, as on `confirm/`, so cancelling cannot be used to guess codes for free.
+        let (row, user) = self.live_token(&mut conn, presented, Check::Writes)?;
         let deleted = conn.write(|conn| {
             let deleted = reset_tokens::delete(conn, row.id)?;
             if deleted > 0 {
