@@ -108,10 +108,12 @@ fn drain(url: &DatabaseUrl, count: usize) -> (usize, Duration) {
     let started = Instant::now();
     let pool = WorkerPool::start(PoolSetup {
         resolver: None,
+        publisher: None,
         delivery,
         db: db.clone(),
         signal: outbox_handle.signal(),
         session_ttl: Duration::from_secs(3600),
+        audit_retention: Duration::from_secs(86_400),
         workers: WORKERS,
         poll_interval: Duration::from_millis(50),
     })

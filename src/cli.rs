@@ -1,5 +1,6 @@
 //! The `latchkey` command line: parsing and dispatch only; the work is in `services`.
 
+mod audit;
 mod outbox;
 mod tokens;
 mod users;
@@ -51,6 +52,9 @@ pub enum Command {
     /// Inspect and retry the email outbox.
     #[command(subcommand)]
     Outbox(outbox::OutboxCommand),
+    /// Read the audit log of security events.
+    #[command(subcommand)]
+    Audit(audit::AuditCommand),
 }
 
 impl Cli {
@@ -78,6 +82,7 @@ pub fn run(cli: Cli, config: Config) -> anyhow::Result<()> {
         Command::Users(command) => users::run(command, &config),
         Command::Tokens(command) => tokens::run(command, &config),
         Command::Outbox(command) => outbox::run(command, &config),
+        Command::Audit(command) => audit::run(command, &config),
     }
 }
 
@@ -135,11 +140,11 @@ fn reset_service(config: &Config, db: Db) -> anyhow::Result<ResetService> {
     Ok(ResetService::new(
         db,
         Arc::new(PasswordHasher::with_permits(config.passwords.argon2, 1)?),
-        keys.reset_tokens,
+        keys.reset_tokens.clone(),
         reset_token::from_config(config.reset.token_generator),
         Arc::new(DefaultResetHooks),
-        Outbox::new(composer, keys.outbox_bodies),
-        reset_settings(config),
+        Outbox::new(composer, keys.outbox_bodies.clone()),
+        reset_settings(config, &keys),
     ))
 }
 

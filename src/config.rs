@@ -46,10 +46,15 @@
 //! | `LATCHKEY_RATE_LOGIN_FAILURES_PER_IP` | `100/10m` |
 //! | `LATCHKEY_RATE_LOGIN_FAILURES_PER_ACCOUNT_IP` | `20/1h` |
 //! | `LATCHKEY_RATE_PASSWORD_CHANGES_PER_ACCOUNT` | `20/1h` |
+//! | `LATCHKEY_WASNT_ME_TTL` | `7d` |
+//! | `LATCHKEY_AUDIT_RETENTION` | `90d` |
+//! | `LATCHKEY_WEBHOOK_URL` / `LATCHKEY_WEBHOOK_SECRET` | unset (the secret is required with the URL) |
+//! | `LATCHKEY_RESET_DELIVERY` | `email` (`webhook`, `both`) |
 
 mod database_url;
 mod languages;
 mod limits;
+mod notices;
 mod proxies;
 mod sections;
 pub mod values;
@@ -57,6 +62,7 @@ pub mod values;
 pub use database_url::DatabaseUrl;
 pub use languages::LanguageConfig;
 pub use limits::RateLimits;
+pub use notices::{NoticeConfig, ResetDelivery, WebhookConfig};
 pub use proxies::TrustedProxies;
 pub use sections::{
     AccountBinding, Argon2Cost, EmailBackend, EmailConfig, LogConfig, LogFormat, LookupField,
@@ -108,6 +114,8 @@ pub struct Config {
     pub limits: RateLimits,
     /// The languages of pages, mails and (optionally) the API.
     pub languages: LanguageConfig,
+    /// Security notices, the audit log and webhooks.
+    pub notices: NoticeConfig,
 }
 
 /// An invalid configuration value: the one line start-up prints before exiting.
@@ -213,6 +221,7 @@ impl Config {
             log: LogConfig::from_vars(&vars)?,
             limits: RateLimits::from_vars(&vars)?,
             languages: LanguageConfig::from_vars(&vars)?,
+            notices: NoticeConfig::from_vars(&vars)?,
         })
     }
 }

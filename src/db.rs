@@ -38,6 +38,7 @@ pub mod schema;
 pub mod sessions;
 pub mod users;
 pub mod users_admin;
+pub mod wasnt_me_tokens;
 mod write_lock;
 
 use std::sync::Arc;

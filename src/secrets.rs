@@ -174,6 +174,8 @@ pub struct DerivedKeys {
     pub api_tokens: TokenHasher,
     /// Browser session ids.
     pub sessions: TokenHasher,
+    /// "This wasn't me" links of password-changed notices.
+    pub wasnt_me_tokens: TokenHasher,
     /// Signing key material for cookies (64 bytes, as actix's `Key` wants).
     pub cookie_key: [u8; 64],
     /// Outbox message bodies: a queued reset mail carries a live link, which a database dump or
@@ -194,6 +196,7 @@ impl DerivedKeys {
             reset_tokens: TokenHasher::new(secret, "reset-token"),
             api_tokens: TokenHasher::new(secret, "api-token"),
             sessions: TokenHasher::new(secret, "session-id"),
+            wasnt_me_tokens: TokenHasher::new(secret, "wasnt-me-token"),
             cookie_key,
             outbox_bodies: Sealer::new(secret, "outbox-body-seal"),
             session_reset_tokens: Sealer::new(secret, "session-reset-token-seal"),

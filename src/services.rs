@@ -2,11 +2,14 @@
 //! the email workers alike, so a rule is written once for every face of Latchkey.
 
 pub mod accounts;
+pub mod audit;
 pub mod credentials;
 pub mod delivery;
+pub mod devices;
 pub mod health;
 pub mod import;
 pub mod maintenance;
+pub mod notices;
 pub mod outbox;
 pub mod password_reset;
 pub mod request_queue;
@@ -15,6 +18,8 @@ pub mod reset_requests;
 pub mod throttle;
 pub mod user_admin;
 pub mod users;
+pub mod wasnt_me;
+pub mod webhooks;
 
 use std::net::IpAddr;
 

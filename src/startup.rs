@@ -22,10 +22,12 @@ use crate::passwords::PasswordHasher;
 use crate::secrets::{self, DerivedKeys};
 use crate::services::accounts::{AccountService, AccountSettings};
 use crate::services::delivery::{Delivery, RetryPolicy, LEASE_MARGIN};
+use crate::services::notices::Notices;
 use crate::services::outbox::Outbox;
 use crate::services::password_reset::{ResetService, ResetSettings};
 use crate::services::reset_hooks::{DefaultResetHooks, ResetHooks};
 use crate::services::throttle::IpLimits;
+use crate::services::webhooks::{Publisher, WebhookSender};
 
 /// How long in-flight requests get to finish after SIGINT/SIGTERM.
 const SHUTDOWN_GRACE_SECS: u64 = 30;
@@ -87,25 +89,42 @@ impl Application {
             reset_token::from_config(config.reset.token_generator),
             hooks,
             outbox.clone(),
-            reset_settings(&config),
+            reset_settings(&config, &keys),
         ));
-        let delivery = Arc::new(Delivery::new(
-            db.background(),
-            Transport::from_config(&config.email)?,
-            composer,
-            keys.outbox_bodies.clone(),
-            RetryPolicy::from_config(&config.email),
-        ));
+        let delivery = Arc::new(
+            Delivery::new(
+                db.background(),
+                Transport::from_config(&config.email)?,
+                composer,
+                keys.outbox_bodies.clone(),
+                RetryPolicy::from_config(&config.email),
+            )
+            .with_webhooks(match &config.notices.webhook {
+                Some(webhook) => Some(WebhookSender::new(&webhook.secret)?),
+                None => None,
+            }),
+        );
         // A send in hand ends by its deadline and is recorded within the lease margin.
         let worker_grace = delivery
             .send_budget()
             .map_or(LOCAL_WORKER_GRACE, |budget| budget + LEASE_MARGIN);
+        let publisher = Publisher::new(
+            db.background(),
+            keys.outbox_bodies.clone(),
+            config.notices.webhook.clone(),
+            {
+                let signal = outbox.signal();
+                Box::new(move || signal.notify())
+            },
+        );
         let workers = WorkerPool::start(PoolSetup {
             resolver: Some(reset.clone()),
+            publisher: Some(Arc::new(publisher)),
             delivery,
             db: db.clone(),
             signal: outbox.signal(),
             session_ttl: config.session_ttl,
+            audit_retention: config.notices.audit_retention,
             workers: config.email.workers,
             poll_interval: config.email.poll_interval,
         })?;
@@ -114,7 +133,7 @@ impl Application {
             hasher.clone(),
             keys.api_tokens.clone(),
             outbox.clone(),
-            account_settings(&config),
+            account_settings(&config, &keys),
         ));
         let state = AppState {
             db,
@@ -180,8 +199,17 @@ impl Application {
     }
 }
 
+/// The "password changed" notices of the configuration, under the keys of `keys`.
+pub fn notices(config: &Config, keys: &DerivedKeys) -> Notices {
+    Notices::new(
+        keys.wasnt_me_tokens.clone(),
+        config.notices.wasnt_me_ttl,
+        config.public_url.clone(),
+    )
+}
+
 /// The reset service's view of the configuration.
-pub fn reset_settings(config: &Config) -> ResetSettings {
+pub fn reset_settings(config: &Config, keys: &DerivedKeys) -> ResetSettings {
     ResetSettings {
         token_ttl: config.reset.token_ttl,
         lookup_field: config.reset.lookup_field,
@@ -193,17 +221,25 @@ pub fn reset_settings(config: &Config) -> ResetSettings {
         public_url: config.public_url.clone(),
         mails_per_account: config.limits.reset_mails_per_account,
         account_binding: config.reset.account_binding,
+        notices: notices(config, keys),
+        reset_delivery: config.notices.reset_delivery,
+        webhook_url: config
+            .notices
+            .webhook
+            .as_ref()
+            .map(|webhook| webhook.url.clone()),
     }
 }
 
 /// The account service's view of the configuration.
-pub fn account_settings(config: &Config) -> AccountSettings {
+pub fn account_settings(config: &Config, keys: &DerivedKeys) -> AccountSettings {
     AccountSettings {
         api_token_ttl: config.api_token_ttl,
         rules: PasswordRules {
             min_length: config.passwords.min_length,
         },
         public_url: config.public_url.clone(),
+        notices: notices(config, keys),
         login_failures_per_account_ip: config.limits.login_failures_per_account_ip,
         password_changes_per_account: config.limits.password_changes_per_account,
     }

@@ -40,7 +40,15 @@ pub(super) fn run(command: TokensCommand, config: &Config) -> anyhow::Result<()>
             }
         }
         TokensCommand::Purge => {
-            let report = maintenance::purge_expired(&db, config.session_ttl)?;
+            let report = maintenance::purge_expired(
+                &db,
+                config.session_ttl,
+                config.notices.audit_retention,
+            )?;
+            println!(
+                "deleted {} expired \"this wasn't me\" link(s) and {} audit event(s) older than LATCHKEY_AUDIT_RETENTION",
+                report.wasnt_me_tokens, report.audit_events
+            );
             println!(
                 "deleted {} expired reset token(s), {} expired API token(s) and {} expired session(s)",
                 report.reset_tokens, report.api_tokens, report.sessions

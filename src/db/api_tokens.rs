@@ -122,3 +122,29 @@ pub fn delete_for_user(
 pub fn delete_expired(conn: &mut DbConnection, now: NaiveDateTime) -> QueryResult<usize> {
     diesel::delete(api_tokens::table.filter(api_tokens::expires_at.le(now))).execute(conn)
 }
+
+/// The live tokens of an account (unexpired, of its current password stamp), newest first.
+pub fn list_live_for_user(
+    conn: &mut DbConnection,
+    user_id: i64,
+    password_stamp: i64,
+    now: NaiveDateTime,
+) -> QueryResult<Vec<ApiTokenRow>> {
+    api_tokens::table
+        .filter(api_tokens::user_id.eq(user_id))
+        .filter(api_tokens::password_stamp.eq(password_stamp))
+        .filter(api_tokens::expires_at.gt(now))
+        .order(api_tokens::id.desc())
+        .select(ApiTokenRow::as_select())
+        .load(conn)
+}
+
+/// Deletes one token of an account; 0 when it is not that account's.
+pub fn delete_for_user_by_id(conn: &mut DbConnection, user_id: i64, id: i64) -> QueryResult<usize> {
+    diesel::delete(
+        api_tokens::table
+            .filter(api_tokens::id.eq(id))
+            .filter(api_tokens::user_id.eq(user_id)),
+    )
+    .execute(conn)
+}

@@ -21,6 +21,9 @@ diesel::table! {
         event -> Text,
         ip_address -> Nullable<Text>,
         created_at -> Timestamp,
+        user_agent -> Nullable<Text>,
+        detail -> Text,
+        webhook_pending -> Bool,
     }
 }
 
@@ -88,6 +91,10 @@ diesel::table! {
         state -> Text,
         created_at -> Timestamp,
         expires_at -> Timestamp,
+        device_id -> Nullable<Text>,
+        ip_address -> Nullable<Text>,
+        user_agent -> Nullable<Text>,
+        last_used_at -> Nullable<Timestamp>,
     }
 }
 
@@ -110,10 +117,21 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    wasnt_me_tokens (id) {
+        id -> Int8,
+        user_id -> Int8,
+        token_hash -> Text,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(api_tokens -> users (user_id));
 diesel::joinable!(email_outbox -> users (user_id));
 diesel::joinable!(password_reset_tokens -> users (user_id));
 diesel::joinable!(sessions -> users (user_id));
+diesel::joinable!(wasnt_me_tokens -> users (user_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     api_tokens,
@@ -124,4 +142,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     reset_requests,
     sessions,
     users,
+    wasnt_me_tokens,
 );

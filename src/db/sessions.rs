@@ -20,6 +20,12 @@ pub struct NewSession<'a> {
     pub created_at: NaiveDateTime,
     /// End of the idle period (never after `created_at` + the absolute lifetime).
     pub expires_at: NaiveDateTime,
+    /// Random id of the login this session belongs to (the device list marks the current one).
+    pub device_id: Option<&'a str>,
+    /// Client address at login.
+    pub ip_address: Option<&'a str>,
+    /// Client user agent at login.
+    pub user_agent: Option<&'a str>,
 }
 
 impl NewSession<'_> {
@@ -86,7 +92,51 @@ pub fn update_live(
         sessions::user_id.eq(user_id),
         sessions::state.eq(state),
         sessions::expires_at.eq(expires_at),
+        sessions::last_used_at.eq(Some(live.now)),
     ))
+    .execute(conn)
+}
+
+/// A logged-in browser session as the device list shows it (never its key or state).
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = sessions)]
+pub struct DeviceSession {
+    /// Row id (never shown: the list shows an opaque id derived from it).
+    pub id: i64,
+    /// The login this session belongs to.
+    pub device_id: Option<String>,
+    /// When it was created.
+    pub created_at: NaiveDateTime,
+    /// Last request, to the minute.
+    pub last_used_at: Option<NaiveDateTime>,
+    /// Client address at login.
+    pub ip_address: Option<String>,
+    /// Client user agent at login.
+    pub user_agent: Option<String>,
+}
+
+/// The live sessions of an account, newest first.
+pub fn list_live_for_user(
+    conn: &mut DbConnection,
+    user_id: i64,
+    live: Live,
+) -> QueryResult<Vec<DeviceSession>> {
+    sessions::table
+        .filter(sessions::user_id.eq(user_id))
+        .filter(sessions::expires_at.gt(live.now))
+        .filter(sessions::created_at.gt(live.born_after))
+        .order(sessions::id.desc())
+        .select(DeviceSession::as_select())
+        .load(conn)
+}
+
+/// Deletes one session of an account by row id; 0 when it is not that account's.
+pub fn delete_for_user_by_id(conn: &mut DbConnection, user_id: i64, id: i64) -> QueryResult<usize> {
+    diesel::delete(
+        sessions::table
+            .filter(sessions::id.eq(id))
+            .filter(sessions::user_id.eq(user_id)),
+    )
     .execute(conn)
 }
 
@@ -105,7 +155,10 @@ pub fn touch(
             .filter(sessions::expires_at.gt(now))
             .filter(sessions::expires_at.lt(expires_at - granularity)),
     )
-    .set(sessions::expires_at.eq(expires_at))
+    .set((
+        sessions::expires_at.eq(expires_at),
+        sessions::last_used_at.eq(Some(now)),
+    ))
     .execute(conn)
 }
 

@@ -284,6 +284,23 @@ pub fn set_password_hash(
         .execute(conn)
 }
 
+/// Removes the usable password ("This wasn't me"): the stamp advances, so every session and
+/// token issued before is stale, and only a reset can set a password again.
+pub fn clear_password_hash(
+    conn: &mut DbConnection,
+    id: i64,
+    now: NaiveDateTime,
+) -> QueryResult<usize> {
+    diesel::update(users::table.find(id))
+        .set((
+            users::password_hash.eq(None::<String>),
+            users::password_stamp.eq(users::password_stamp + 1),
+            users::password_changed_at.eq(now),
+            users::updated_at.eq(now),
+        ))
+        .execute(conn)
+}
+
 /// Like [`set_password_hash`], but only while the account's stamp is still `stamp` (the one
 /// the current password was verified under); returns the new stamp, or `None` when another
 /// change got there first. Concurrent changes are serialised by this condition: the database

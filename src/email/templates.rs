@@ -29,17 +29,28 @@ pub struct PasswordResetMail<'a> {
     pub expires_at: NaiveDateTime,
     /// How long it works.
     pub lifetime: Duration,
+    /// "I did not ask for this": `LATCHKEY_PUBLIC_URL/reset-password/{token}/cancel`.
+    pub cancel_link: &'a str,
 }
 
-/// What the password-changed notice says (no link that carries a secret).
+/// What the password-changed notice says: when, from where, and the single-use "This wasn't
+/// me" link that locks the account down if the owner did not make the change.
 #[derive(Debug)]
 pub struct PasswordChangedMail<'a> {
     /// Greeting name.
     pub username: &'a str,
     /// When the password changed.
     pub changed_at: NaiveDateTime,
-    /// Where to ask for a new password if this was not the owner.
-    pub forgot_link: &'a str,
+    /// The client address that changed it, if known.
+    pub ip_address: Option<&'a str>,
+    /// The client's user agent, if known.
+    pub user_agent: Option<&'a str>,
+    /// `LATCHKEY_PUBLIC_URL/wasnt-me/{token}`.
+    pub wasnt_me_link: &'a str,
+    /// When that link stops working.
+    pub wasnt_me_expires_at: NaiveDateTime,
+    /// How long it works.
+    pub wasnt_me_lifetime: Duration,
 }
 
 /// Template context: the mail's fields, formatted for people.
@@ -48,13 +59,21 @@ struct ResetView<'a> {
     link: &'a str,
     expires_at: String,
     lifetime: String,
+    cancel_link: &'a str,
 }
 
 struct ChangedView<'a> {
     username: &'a str,
     changed_at: String,
-    forgot_link: &'a str,
+    ip_address: &'a str,
+    user_agent: &'a str,
+    wasnt_me_link: &'a str,
+    wasnt_me_expires_at: String,
+    wasnt_me_lifetime: String,
 }
+
+/// Shown for a client address or user agent that was not known.
+const UNKNOWN: &str = "unknown";
 
 #[derive(Template)]
 #[template(path = "email/password_reset.txt")]
@@ -88,6 +107,7 @@ impl PasswordResetMail<'_> {
             link: self.link,
             expires_at: format_time(self.expires_at),
             lifetime: crate::i18n::format_lifetime(self.lifetime),
+            cancel_link: self.cancel_link,
         };
         Ok(RenderedEmail {
             subject: crate::i18n::t("mail-reset-subject"),
@@ -103,7 +123,11 @@ impl PasswordChangedMail<'_> {
         let view = ChangedView {
             username: self.username,
             changed_at: format_time(self.changed_at),
-            forgot_link: self.forgot_link,
+            ip_address: self.ip_address.unwrap_or(UNKNOWN),
+            user_agent: self.user_agent.unwrap_or(UNKNOWN),
+            wasnt_me_link: self.wasnt_me_link,
+            wasnt_me_expires_at: format_time(self.wasnt_me_expires_at),
+            wasnt_me_lifetime: crate::i18n::format_lifetime(self.wasnt_me_lifetime),
         };
         Ok(RenderedEmail {
             subject: crate::i18n::t("mail-changed-subject"),
@@ -188,6 +212,7 @@ mod tests {
             link: "http://latchkey.test/reset-password/abc",
             expires_at: at(),
             lifetime: Duration::from_secs(3600),
+            cancel_link: "http://latchkey.test/reset-password/abc/cancel",
         }
         .render()
         .unwrap();
@@ -198,6 +223,34 @@ mod tests {
             assert!(part.contains("http://latchkey.test/reset-password/abc"));
             assert!(part.contains("15 January 2027, 08:00 UTC"), "{part}");
             assert!(part.contains("60 minutes"));
+            assert!(part.contains("http://latchkey.test/reset-password/abc/cancel"));
+        }
+    }
+
+    #[test]
+    fn changed_notice_tells_when_where_and_how_to_lock_the_account() {
+        let mail = PasswordChangedMail {
+            username: "alice",
+            changed_at: at(),
+            ip_address: Some("192.0.2.7"),
+            user_agent: Some("<b>Evil</b> browser"),
+            wasnt_me_link: "http://latchkey.test/wasnt-me/abc",
+            wasnt_me_expires_at: at(),
+            wasnt_me_lifetime: Duration::from_secs(7 * 86_400),
+        }
+        .render()
+        .unwrap();
+        assert!(!mail.html.contains("<b>Evil</b>"), "{}", mail.html);
+        for part in [&mail.text, &mail.html] {
+            for expected in [
+                "2027-01-15 08:00 UTC",
+                "192.0.2.7",
+                "Evil",
+                "http://latchkey.test/wasnt-me/abc",
+                "7 days",
+            ] {
+                assert!(part.contains(expected), "{expected}: {part}");
+            }
         }
     }
 

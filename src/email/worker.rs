@@ -1,5 +1,6 @@
-//! The worker pool: `LATCHKEY_EMAIL_WORKERS` OS threads that drain the outbox, one resolver
-//! thread that turns accepted reset requests into tokens (and their mail), and one keeper thread
+//! The worker pool: `LATCHKEY_EMAIL_WORKERS` OS threads that drain the outbox (mail and
+//! webhooks), one resolver thread that turns accepted reset requests into tokens (and their
+//! mail), one publisher thread that hands audit events to the outbox as webhooks, and one keeper thread
 //! that renews the leases of in-flight messages and purges expired credentials every few
 //! minutes.
 //!
@@ -41,6 +42,12 @@ impl WorkerTask for Delivery {
     }
 }
 
+impl WorkerTask for crate::services::webhooks::Publisher {
+    fn run_once(&self) -> Result<bool, DbError> {
+        self.publish()
+    }
+}
+
 impl WorkerTask for crate::services::password_reset::ResetService {
     fn run_once(&self) -> Result<bool, DbError> {
         self.process_requests()
@@ -62,12 +69,17 @@ pub struct PoolSetup {
     /// Resolves reset requests (creates tokens), on its own thread, never on a mail worker;
     /// `None` when the embedding program resolves them elsewhere.
     pub resolver: Option<Arc<dyn WorkerTask>>,
+    /// Hands audit events to the outbox as webhooks, on its own thread; `None` when the
+    /// embedding program does that elsewhere.
+    pub publisher: Option<Arc<dyn WorkerTask>>,
     /// Sends mail, on every mail worker; its leases are renewed by the keeper.
     pub delivery: Arc<Delivery>,
     /// For the periodic purge.
     pub db: Db,
     /// Absolute session lifetime, for the periodic purge.
     pub session_ttl: Duration,
+    /// Audit events older than this are purged.
+    pub audit_retention: Duration,
     /// Woken on new work.
     pub signal: Arc<Signal>,
     /// Mail worker threads (0 = this instance only enqueues: no thread of the pool runs).
@@ -97,6 +109,10 @@ impl WorkerPool {
                 spawn("latchkey-resolver".to_owned(), resolver.clone())?;
                 threads += 1;
             }
+            if let Some(publisher) = &setup.publisher {
+                spawn("latchkey-publisher".to_owned(), publisher.clone())?;
+                threads += 1;
+            }
             for index in 0..setup.workers {
                 spawn(format!("latchkey-worker-{index}"), setup.delivery.clone())?;
                 threads += 1;
@@ -108,7 +124,7 @@ impl WorkerPool {
                     keep(
                         &setup.delivery,
                         &setup.db,
-                        setup.session_ttl,
+                        (setup.session_ttl, setup.audit_retention),
                         &keeper_stopping,
                     );
                     let _ = done.send(());
@@ -175,7 +191,12 @@ fn work(task: &dyn WorkerTask, signal: &Signal, stopping: &AtomicBool, poll: Dur
 /// Renews leases every third of a lease (never past a message's send deadline plus a margin,
 /// see [`Delivery::renew_leases`]) and purges expired credentials every ten minutes, on
 /// its own clock (request traffic does not wake it).
-fn keep(delivery: &Delivery, db: &Db, session_ttl: Duration, stopping: &AtomicBool) {
+fn keep(
+    delivery: &Delivery,
+    db: &Db,
+    (session_ttl, audit_retention): (Duration, Duration),
+    stopping: &AtomicBool,
+) {
     let period = delivery.lease() / 3;
     let mut next_renewal = Instant::now();
     let mut next_purge = Instant::now() + PURGE_EVERY;
@@ -193,7 +214,7 @@ fn keep(delivery: &Delivery, db: &Db, session_ttl: Duration, stopping: &AtomicBo
         }
         if now >= next_purge {
             next_purge = now + PURGE_EVERY;
-            match maintenance::purge_expired(db, session_ttl) {
+            match maintenance::purge_expired(db, session_ttl, audit_retention) {
                 Ok(report) => tracing::debug!(?report, "expired credentials purged"),
                 Err(err) => {
                     tracing::warn!(error = %crate::error::chain(&err), "cannot purge expired credentials")

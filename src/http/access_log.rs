@@ -1,13 +1,14 @@
 //! The access log: method, path, status, size and time of every request, with secrets removed.
 //!
-//! The query string is never logged, and the token segment of `/reset-password/{token}` is
-//! replaced by `[redacted]`: mail links carry live tokens, and logs outlive them.
+//! The query string is never logged, and the token segment of `/reset-password/{token}` (and
+//! its `/cancel` page) and of `/wasnt-me/{token}` is replaced by `[redacted]`: mail links carry
+//! live tokens, and logs outlive them.
 
 use actix_web::dev::ServiceRequest;
 use actix_web::middleware::Logger;
 
-/// The segment after which a path carries a secret, in decoded, lower-case form.
-const TOKEN_SEGMENT: &str = "reset-password/";
+/// The segments after which a path carries a secret, in decoded, lower-case form.
+const TOKEN_SEGMENTS: [&str; 2] = ["reset-password/", "wasnt-me/"];
 
 /// actix's `Logger` with a redacted request line.
 pub fn logger() -> Logger {
@@ -23,10 +24,11 @@ fn request_line(req: &ServiceRequest) -> String {
 /// print its token either. Anything after a `reset-password/` segment is dropped, wherever it is.
 pub fn redact(path: &str) -> String {
     let decoded = percent_encoding::percent_decode_str(path).decode_utf8_lossy();
-    let secret_from = decoded
-        .to_ascii_lowercase()
-        .find(TOKEN_SEGMENT)
-        .map(|at| at + TOKEN_SEGMENT.len());
+    let lower = decoded.to_ascii_lowercase();
+    let secret_from = TOKEN_SEGMENTS
+        .iter()
+        .filter_map(|segment| lower.find(segment).map(|at| at + segment.len()))
+        .min();
     match secret_from {
         Some(end) if end < decoded.len() => {
             // Decoded text may hold line breaks: keep the log line one line.
@@ -57,6 +59,12 @@ mod tests {
         assert_eq!(redact("/reset-password"), "/reset-password");
         assert_eq!(redact("/reset-password/"), "/reset-password/");
         assert_eq!(redact("/api/password_reset/"), "/api/password_reset/");
+        assert_eq!(
+            redact("/reset-password/abc123/cancel"),
+            "/reset-password/[redacted]"
+        );
+        assert_eq!(redact("/wasnt-me/abc123"), "/wasnt-me/[redacted]");
+        assert_eq!(redact("/%57ASNT-me/abc123"), "/WASNT-me/[redacted]");
     }
 
     #[test]

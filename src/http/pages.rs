@@ -3,8 +3,10 @@
 
 pub mod account;
 pub mod assets;
+pub mod devices;
 pub mod failures;
 pub mod login;
+pub mod notices;
 pub mod reset;
 pub mod session;
 
@@ -53,6 +55,16 @@ pub fn routes(state: &AppState) -> impl FnOnce(&mut web::ServiceConfig) {
                 )
                 .service(page("/reset-password/{token}").route(readable().to(reset::reset_link)))
                 .service(
+                    page("/reset-password/{token}/cancel")
+                        .route(readable().to(notices::cancel_form))
+                        .post(notices::cancel),
+                )
+                .service(
+                    page("/wasnt-me/{token}")
+                        .route(readable().to(notices::wasnt_me_form))
+                        .post(notices::wasnt_me),
+                )
+                .service(
                     page("/reset-password")
                         .route(readable().to(reset::reset_form))
                         .post(reset::reset),
@@ -62,6 +74,11 @@ pub fn routes(state: &AppState) -> impl FnOnce(&mut web::ServiceConfig) {
                     page("/account/password")
                         .route(readable().to(account::password_form))
                         .post(account::change_password),
+                )
+                .service(
+                    page("/account/sessions")
+                        .route(readable().to(devices::sessions))
+                        .post(devices::revoke),
                 )
                 .default_service(web::to(failures::not_found)),
         );

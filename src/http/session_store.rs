@@ -36,9 +36,15 @@ pub const STAMP: &str = "stamp";
 /// The state key holding a Unix time until which the session is kept even when idle (never
 /// past its absolute lifetime).
 pub const HOLD_UNTIL: &str = "hold_until";
+/// The state key holding the random id of the login (the device list marks the current one).
+pub const DEVICE: &str = "device";
+/// The state key holding the client address at login (copied to its column for the device list).
+pub const CLIENT_IP: &str = "client_ip";
+/// The state key holding the client user agent at login.
+pub const CLIENT_UA: &str = "client_ua";
 /// The state keys that make a session a logged-in one; a session that has to continue under a
 /// new key because its row is gone loses them.
-const ACCOUNT_KEYS: [&str; 2] = [USER_ID, STAMP];
+const ACCOUNT_KEYS: [&str; 5] = [USER_ID, STAMP, DEVICE, CLIENT_IP, CLIENT_UA];
 /// Idle expiry is written at most this often per session (a page view is not always a write).
 const TOUCH_GRANULARITY: chrono::Duration = chrono::Duration::seconds(60);
 
@@ -93,6 +99,12 @@ fn new_key() -> Result<SessionKey, anyhow::Error> {
     SessionKey::try_from(key).map_err(anyhow::Error::from)
 }
 
+fn text_of(state: &HashMap<String, String>, key: &str) -> Option<String> {
+    state
+        .get(key)
+        .and_then(|value| serde_json::from_str(value).ok())
+}
+
 fn user_of(state: &HashMap<String, String>) -> Option<i64> {
     state
         .get(USER_ID)
@@ -142,12 +154,20 @@ impl SessionStore for DbSessionStore {
         let (store, hash) = (self.clone(), self.keys.hash(key.as_ref()));
         run(move || {
             let now = db::now();
+            let (device, ip, agent) = (
+                text_of(&state, DEVICE),
+                text_of(&state, CLIENT_IP),
+                text_of(&state, CLIENT_UA),
+            );
             let row = sessions::NewSession {
                 key_hash: &hash,
                 user_id: user_of(&state),
                 state: &text,
                 created_at: now,
                 expires_at: store.expiry(now, now, hold_of(&state)),
+                device_id: device.as_deref(),
+                ip_address: ip.as_deref(),
+                user_agent: agent.as_deref(),
             };
             Ok(store.db.get()?.write(|conn| row.insert(conn))?)
         })

@@ -30,13 +30,15 @@ use crate::config::values::Rate;
 use crate::config::PublicUrl;
 use crate::db::api_tokens::{self, NewApiToken};
 use crate::db::users::{self, User};
-use crate::db::{self, login_throttles, Db, DbConnection, DbError};
+use crate::db::{self, login_throttles, Db, DbError};
 use crate::domain::{
     canonical_key, random_bytes, EmailAddress, NewPassword, PasswordRules, Violation,
 };
 use crate::passwords::{HashError, PasswordHasher, Verification};
 use crate::secrets::TokenHasher;
-use crate::services::outbox::{self, NewEmail, Outbox, KIND_PASSWORD_CHANGED};
+use crate::services::audit::{self, Event};
+use crate::services::notices::{NoticeError, Notices};
+use crate::services::outbox::Outbox;
 use crate::services::{credentials, ClientInfo};
 
 /// Bytes of randomness in a bearer token (hex-encoded: 64 characters).
@@ -53,6 +55,8 @@ pub struct AccountSettings {
     pub rules: PasswordRules,
     /// For the links in the "password changed" notice.
     pub public_url: PublicUrl,
+    /// The "password changed" notice and its "This wasn't me" link.
+    pub notices: Notices,
     /// Failed logins per account and client IP.
     pub login_failures_per_account_ip: Option<Rate>,
     /// Failed password changes per account.
@@ -162,9 +166,9 @@ pub const PASSWORD_MISMATCH: &str = "The two password fields didn\u{2019}t match
 /// The account use cases, shared by the API and the pages.
 #[derive(Debug)]
 pub struct AccountService {
-    db: Db,
+    pub(super) db: Db,
     hasher: Arc<PasswordHasher>,
-    tokens: TokenHasher,
+    pub(super) tokens: TokenHasher,
     outbox: Outbox,
     settings: AccountSettings,
 }
@@ -188,11 +192,14 @@ impl AccountService {
     }
 
     /// Checks a login name (username, or an email address) and password; see the module docs.
+    /// `from` is what limits count the client as; `client` is recorded in the audit log
+    /// (`login_succeeded`, and for an existing account `login_failed` / `login_throttled`).
     pub fn verify_credentials(
         &self,
         login: &str,
         password: &SecretString,
         from: IpAddr,
+        client: &ClientInfo,
     ) -> Result<User, LoginError> {
         let now = db::now();
         let mut conn = self.db.get()?;
@@ -200,6 +207,14 @@ impl AccountService {
         let key = failure_key(user.as_ref().map(|user| user.id), login, from);
         let rate = self.settings.login_failures_per_account_ip;
         if let Some(wait) = take(&mut conn, rate, &key, now)? {
+            if let Some(user) = &user {
+                conn.write(|conn| {
+                    audit::record(
+                        conn,
+                        &Event::new(audit::LOGIN_THROTTLED, user.id, Some(client)),
+                    )
+                })?;
+            }
             return Err(LoginError::Throttled(wait));
         }
         drop(conn);
@@ -218,7 +233,11 @@ impl AccountService {
                     if rate.is_some() {
                         login_throttles::clear(conn, &key)?;
                     }
-                    users::set_last_login(conn, user.id, now)
+                    users::set_last_login(conn, user.id, now)?;
+                    audit::record(
+                        conn,
+                        &Event::new(audit::LOGIN_SUCCEEDED, user.id, Some(client)),
+                    )
                 })?;
                 if needs_rehash {
                     self.upgrade_hash(&mut conn, &user, password);
@@ -226,7 +245,22 @@ impl AccountService {
                 Ok(user)
             }
             // The unit taken above is this failure.
-            _ => Err(LoginError::Invalid),
+            (_, Some(user)) => {
+                let reason = if user.is_active {
+                    "invalid_password"
+                } else {
+                    "inactive"
+                };
+                conn.write(|conn| {
+                    audit::record(
+                        conn,
+                        &Event::new(audit::LOGIN_FAILED, user.id, Some(client))
+                            .with(serde_json::json!({ "reason": reason })),
+                    )
+                })?;
+                Err(LoginError::Invalid)
+            }
+            (_, None) => Err(LoginError::Invalid),
         }
     }
 
@@ -284,18 +318,33 @@ impl AccountService {
     }
 
     /// Revokes the calling token.
-    pub fn logout(&self, auth: &Authenticated) -> Result<(), DbError> {
-        self.db
-            .get()?
-            .write(|conn| api_tokens::delete(conn, auth.token_id))?;
+    pub fn logout(&self, auth: &Authenticated, client: &ClientInfo) -> Result<(), DbError> {
+        self.db.get()?.write(|conn| {
+            api_tokens::delete(conn, auth.token_id)?;
+            audit::record(
+                conn,
+                &Event::new(audit::LOGOUT, auth.user.id, Some(client))
+                    .with(serde_json::json!({ "kind": "api_token" })),
+            )
+        })?;
         tracing::info!(user_id = auth.user.id, "bearer token revoked");
         Ok(())
     }
 
+    /// Records a browser logout (the session row itself is deleted by the session store).
+    pub fn browser_logout(&self, user_id: i64, client: &ClientInfo) {
+        audit::record_alone(
+            &self.db,
+            &Event::new(audit::LOGOUT, user_id, Some(client))
+                .with(serde_json::json!({ "kind": "browser" })),
+        );
+    }
+
     /// Revokes every token and browser session of the account.
-    pub fn logout_everywhere(&self, user_id: i64) -> Result<(), DbError> {
+    pub fn logout_everywhere(&self, user_id: i64, client: &ClientInfo) -> Result<(), DbError> {
         self.db.get()?.write(|conn| {
-            credentials::revoke_sessions_and_tokens(conn, user_id, credentials::Keep::NOTHING)
+            credentials::revoke_sessions_and_tokens(conn, user_id, credentials::Keep::NOTHING)?;
+            audit::record(conn, &Event::new(audit::LOGOUT_ALL, user_id, Some(client)))
         })?;
         tracing::info!(user_id, "every session and token revoked");
         Ok(())
@@ -360,7 +409,6 @@ impl AccountService {
                 return Err(err.into());
             }
         };
-        let ip = client.ip_text();
         self.db.get()?.write(|conn| {
             let Some(stamp) =
                 users::set_password_hash_if_stamp(conn, user.id, user.password_stamp, &hash, now)?
@@ -378,14 +426,17 @@ impl AccountService {
                 api_tokens::restamp(conn, token_id, stamp)?;
             }
             login_throttles::clear(conn, &key)?;
-            crate::db::audit::NewAuditEvent {
-                user_id: Some(user.id),
-                event: "password_changed",
-                ip_address: ip.as_deref(),
-                created_at: now,
-            }
-            .insert(conn)?;
-            self.queue_notice(conn, user, now)
+            audit::record(
+                conn,
+                &Event::new(audit::PASSWORD_CHANGED, user.id, Some(client)),
+            )?;
+            self.outbox
+                .queue_password_changed(conn, &self.settings.notices, user, now, Some(client))
+                .map_err(|err| match err {
+                    NoticeError::Database(err) => ChangeError::from(err),
+                    err => ChangeError::Database(DbError::Unavailable(err.to_string())),
+                })?;
+            Ok(())
         })?;
         self.outbox.notify();
         tracing::info!(user_id = user.id, "password changed");
@@ -406,30 +457,6 @@ impl AccountService {
         if let Err(err) = returned {
             tracing::warn!(error = %err, "a rate-limit unit could not be given back");
         }
-    }
-
-    fn queue_notice(
-        &self,
-        conn: &mut DbConnection,
-        user: &User,
-        at: NaiveDateTime,
-    ) -> Result<(), ChangeError> {
-        let content = outbox::password_changed_email(user, at, &self.settings.public_url)
-            .map_err(|err| ChangeError::Database(DbError::Unavailable(err.to_string())))?;
-        let email = NewEmail {
-            kind: KIND_PASSWORD_CHANGED,
-            user_id: Some(user.id),
-            recipient: &user.email,
-            content: &content,
-            expires_at: None,
-        };
-        self.outbox.enqueue(conn, &email).map_err(|err| match err {
-            outbox::EnqueueError::Database(err) => ChangeError::from(err),
-            outbox::EnqueueError::Header(err) => {
-                ChangeError::Database(DbError::Unavailable(err.to_string()))
-            }
-        })?;
-        Ok(())
     }
 
     /// Stores a stronger hash of the same password (best effort: a failure is only logged).

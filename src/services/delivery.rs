@@ -33,6 +33,7 @@ use crate::email::compose::Parts;
 use crate::email::{Composer, SendError, Transport};
 use crate::secrets::Sealer;
 use crate::services::outbox::open_body;
+use crate::services::webhooks::{WebhookSender, KIND_WEBHOOK};
 
 /// Longest wait between two attempts.
 const MAX_BACKOFF: Duration = Duration::from_secs(15 * 60);
@@ -84,6 +85,8 @@ pub struct Delivery {
     /// Local backends (file, log) are drained by one worker at a time, in batches: they never
     /// wait on a network, so more threads would only take CPU from the requests.
     local_turn: Option<Mutex<()>>,
+    /// Signs and POSTs `webhook` messages (`None`: webhooks are not configured).
+    webhooks: Option<WebhookSender>,
 }
 
 /// A claim this process holds while sending.
@@ -122,6 +125,15 @@ impl Delivery {
             in_flight: Mutex::new(BTreeMap::new()),
             local_turn: (transport.batch_size() > 1).then(|| Mutex::new(())),
             transport,
+            webhooks: None,
+        }
+    }
+
+    /// The same delivery, also sending the outbox's webhooks with `sender`.
+    pub fn with_webhooks(self, sender: Option<WebhookSender>) -> Self {
+        Self {
+            webhooks: sender,
+            ..self
         }
     }
 
@@ -257,6 +269,15 @@ impl Delivery {
         let Ok((text, html)) = opened else {
             return Outcome::Dead(UNSEALABLE_ERROR.to_owned());
         };
+        if message.kind == KIND_WEBHOOK {
+            let Some(sender) = &self.webhooks else {
+                return Outcome::Dead(
+                    "webhooks are not configured (LATCHKEY_WEBHOOK_URL)".to_owned(),
+                );
+            };
+            let sent = sender.send(&message.recipient, &message.message_id, &text, deadline);
+            return self.outcome(message, sent);
+        }
         let composed = self.composer.compose(&Parts {
             message_id: &message.message_id,
             recipient: &message.recipient,
@@ -268,7 +289,13 @@ impl Delivery {
             Ok(mime) => mime,
             Err(err) => return Outcome::Dead(err.to_string()),
         };
-        match self.transport.send(&mime, deadline) {
+        let sent = self.transport.send(&mime, deadline);
+        self.outcome(message, sent)
+    }
+
+    /// What a send's result means for the message: the same rules for mail and webhooks.
+    fn outcome(&self, message: &OutboxMessage, sent: Result<(), SendError>) -> Outcome {
+        match sent {
             Ok(()) => Outcome::Sent,
             Err(SendError::Permanent(reason)) => Outcome::Dead(reason),
             Err(SendError::Transient(reason))

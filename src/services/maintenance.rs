@@ -3,7 +3,9 @@
 
 use std::time::Duration;
 
-use crate::db::{self, api_tokens, login_throttles, reset_tokens, sessions, Db, DbError};
+use crate::db::{
+    self, api_tokens, login_throttles, reset_tokens, sessions, wasnt_me_tokens, Db, DbError,
+};
 
 /// Failure windows older than this are deleted (every limit's period is shorter).
 const THROTTLE_RETENTION: chrono::Duration = chrono::Duration::days(1);
@@ -17,10 +19,19 @@ pub struct PurgeReport {
     pub api_tokens: usize,
     /// Expired browser sessions (idle or past `LATCHKEY_SESSION_TTL`).
     pub sessions: usize,
+    /// Expired "This wasn't me" links.
+    pub wasnt_me_tokens: usize,
+    /// Audit events older than `LATCHKEY_AUDIT_RETENTION`.
+    pub audit_events: usize,
 }
 
-/// Deletes every expired credential, and failure counters nobody needs any more.
-pub fn purge_expired(db: &Db, session_ttl: Duration) -> Result<PurgeReport, DbError> {
+/// Deletes every expired credential, audit events past their retention, and failure counters
+/// nobody needs any more.
+pub fn purge_expired(
+    db: &Db,
+    session_ttl: Duration,
+    audit_retention: Duration,
+) -> Result<PurgeReport, DbError> {
     let now = db::now();
     let born_after = now - chrono::Duration::from_std(session_ttl).unwrap_or(chrono::Duration::MAX);
     Ok(db.get()?.write(|conn| {
@@ -29,6 +40,8 @@ pub fn purge_expired(db: &Db, session_ttl: Duration) -> Result<PurgeReport, DbEr
             reset_tokens: reset_tokens::delete_expired(conn, now)?,
             api_tokens: api_tokens::delete_expired(conn, now)?,
             sessions: sessions::delete_expired(conn, now, born_after)?,
+            wasnt_me_tokens: wasnt_me_tokens::delete_expired(conn, now)?,
+            audit_events: crate::services::audit::purge(conn, audit_retention, now)?,
         })
     })?)
 }

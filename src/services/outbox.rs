@@ -13,12 +13,13 @@ use chrono::NaiveDateTime;
 use crate::config::PublicUrl;
 use crate::db::outbox::{self, NewOutboxMessage, Requeue};
 use crate::db::reset_tokens;
-use crate::db::users::{self, User};
+use crate::db::users;
 use crate::db::{self, Db, DbConnection, DbError};
 use crate::email::compose::check_header_value;
-use crate::email::templates::{PasswordChangedMail, PasswordResetMail};
+use crate::email::templates::PasswordResetMail;
 use crate::email::{Composer, HeaderInjection, RenderedEmail};
 use crate::secrets::{Sealer, UnsealError};
+use crate::services::notices::{NoticeError, Notices};
 use crate::services::password_reset::ResetService;
 use crate::services::ClientInfo;
 
@@ -123,6 +124,11 @@ impl Outbox {
         }
     }
 
+    /// The key bodies are sealed with (webhooks queued beside mail are sealed the same way).
+    pub fn bodies(&self) -> &Sealer {
+        &self.bodies
+    }
+
     /// The wake-up signal the workers wait on.
     pub fn signal(&self) -> Arc<Signal> {
         Arc::clone(&self.signal)
@@ -162,20 +168,39 @@ impl Outbox {
     pub fn notify(&self) {
         self.signal.notify();
     }
+
+    /// Queues the "your password was changed" notice, with its fresh "This wasn't me" link, to
+    /// the account's stored address (in the caller's transaction; [`Outbox::notify`] after the
+    /// commit).
+    pub fn queue_password_changed(
+        &self,
+        conn: &mut DbConnection,
+        notices: &Notices,
+        user: &users::User,
+        changed_at: NaiveDateTime,
+        client: Option<&ClientInfo>,
+    ) -> Result<i64, NoticeError> {
+        let content = notices.password_changed_email(conn, user, changed_at, client)??;
+        Ok(self.enqueue(
+            conn,
+            &NewEmail {
+                kind: KIND_PASSWORD_CHANGED,
+                user_id: Some(user.id),
+                recipient: &user.email,
+                content: &content,
+                expires_at: None,
+            },
+        )?)
+    }
 }
 
-/// Renders the "your password was changed" notice for `user`.
-pub fn password_changed_email(
-    user: &User,
-    changed_at: NaiveDateTime,
-    public_url: &PublicUrl,
-) -> Result<RenderedEmail, askama::Error> {
-    PasswordChangedMail {
-        username: &user.username,
-        changed_at,
-        forgot_link: &public_url.join("/forgot-password"),
+impl From<EnqueueError> for NoticeError {
+    fn from(err: EnqueueError) -> Self {
+        match err {
+            EnqueueError::Database(err) => Self::Database(err),
+            EnqueueError::Header(err) => Self::Header(err),
+        }
     }
-    .render()
 }
 
 /// Counts per state, for `latchkey outbox status`.
@@ -342,6 +367,7 @@ fn requeue_dead(
                 link: &created.link,
                 expires_at: created.expires_at,
                 lifetime: context.reset.settings.token_ttl,
+                cancel_link: &created.cancel_link,
             };
             match mail.render() {
                 Ok(content) => content,
@@ -355,7 +381,13 @@ fn requeue_dead(
         }
         (KIND_PASSWORD_CHANGED, Some(user)) => {
             let changed_at = user.password_changed_at.unwrap_or(message.created_at);
-            match password_changed_email(user, changed_at, context.public_url) {
+            // A fresh "This wasn't me" link: the one of the dead mail was never delivered.
+            let notice = context
+                .reset
+                .settings
+                .notices
+                .password_changed_email(conn, user, changed_at, None);
+            match notice? {
                 Ok(content) => content,
                 Err(err) => return Ok(DeadOutcome::Skipped(format!("cannot render: {err}"))),
             }

@@ -22,7 +22,6 @@ use secrecy::SecretString;
 
 use crate::config::values::Rate;
 use crate::config::{AccountBinding, LookupField, PublicUrl};
-use crate::db::audit::NewAuditEvent;
 use crate::db::reset_tokens::{self, NewResetToken, ResetTokenRow};
 use crate::db::users::{self, User};
 use crate::db::{self, login_throttles, Conn, Db, DbConnection, DbError};
@@ -31,7 +30,9 @@ use crate::domain::{EmailAddress, InvalidEmail, NewPassword, PasswordRules, Viol
 use crate::passwords::{HashError, PasswordHasher};
 use crate::secrets::TokenHasher;
 use crate::services::accounts;
-use crate::services::outbox::{self, NewEmail, Outbox, KIND_PASSWORD_CHANGED};
+use crate::services::audit::{self, Event};
+use crate::services::notices::Notices;
+use crate::services::outbox::Outbox;
 use crate::services::request_queue::{QueueError, QueuedRequest, RequestQueue};
 use crate::services::reset_hooks::{HookError, PasswordReset, ResetHooks, TokenCreated};
 use crate::services::{credentials, ClientInfo};
@@ -62,6 +63,13 @@ pub struct ResetSettings {
     pub mails_per_account: Option<Rate>,
     /// Whether a presented code names its account (number codes).
     pub account_binding: AccountBinding,
+    /// The password-changed notice and its "This wasn't me" link.
+    pub notices: Notices,
+    /// Mail, webhook or both for a new reset token.
+    pub reset_delivery: crate::config::ResetDelivery,
+    /// Where the `password_reset_token_created` webhook goes (with `reset_delivery` webhook
+    /// or both).
+    pub webhook_url: Option<String>,
 }
 
 /// Wrong codes an account's token survives when they are presented with the account's `email`:
@@ -70,7 +78,7 @@ pub const MAX_CODE_ATTEMPTS: i32 = 5;
 
 /// Whether a check may write: the API's POSTs may, a page shown by GET or HEAD may not.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Check {
+pub(super) enum Check {
     /// An expired token found is deleted (as the package does), and a code presented with its
     /// account's `email` costs one of that token's attempts.
     Writes,
@@ -189,7 +197,7 @@ impl From<TokenError> for ConfirmError {
 pub struct ResetService {
     pub(super) db: Db,
     hasher: Arc<PasswordHasher>,
-    tokens: TokenHasher,
+    pub(super) tokens: TokenHasher,
     generator: Box<dyn TokenGenerator>,
     pub(super) hooks: Arc<dyn ResetHooks>,
     pub(super) outbox: Outbox,
@@ -205,6 +213,7 @@ pub struct ResetService {
 pub(super) struct CreatedToken {
     pub(super) token: String,
     pub(super) link: String,
+    pub(super) cancel_link: String,
     pub(super) expires_at: NaiveDateTime,
 }
 
@@ -352,7 +361,6 @@ impl ResetService {
         let hash = self.hasher.hash(&password)?;
         let token_hash = self.tokens.hash(token);
         let now = db::now();
-        let ip = client.ip_text();
         self.db.get()?.write(|conn| {
             // The account's row first, as the request resolver does: one lock order.
             users::lock_in_id_order(conn, &[user.id])?;
@@ -363,9 +371,14 @@ impl ResetService {
             users::set_password_hash(conn, user.id, &hash, now)?;
             credentials::revoke_after_password_change(conn, user.id, credentials::Keep::NOTHING)?;
             login_throttles::clear_prefix(conn, &accounts::account_throttle_prefix(user.id))?;
-            record(conn, user.id, "password_reset", ip.as_deref(), now)?;
+            audit::record(
+                conn,
+                &Event::new(audit::PASSWORD_RESET_COMPLETED, user.id, Some(client)),
+            )?;
             if user.password_hash.is_some() {
-                self.queue_password_changed(conn, &user, now)?;
+                self.outbox
+                    .queue_password_changed(conn, &self.settings.notices, &user, now, Some(client))
+                    .map_err(|err| ConfirmError::Hook(err.into()))?;
             }
             self.hooks
                 .after_reset(conn, &event)
@@ -377,7 +390,7 @@ impl ResetService {
     }
 
     /// The stored token behind `presented`, with its account, if it can still be used.
-    fn live_token(
+    pub(super) fn live_token(
         &self,
         conn: &mut Conn,
         presented: &PresentedToken,
@@ -511,24 +524,26 @@ impl ResetService {
             issued_by_admin,
         }
         .insert(conn)?;
-        let link = self.link_for(&token, user);
+        let link = self.link_for(&format!("/reset-password/{token}"), user);
+        let cancel_link = self.link_for(&format!("/reset-password/{token}/cancel"), user);
         Ok(CreatedToken {
             token,
             link,
+            cancel_link,
             expires_at,
         })
     }
 
-    /// The emailed link for `token`. A number code's link also names its account
-    /// (`?email=…`), so the page checks the code against that account's token alone.
-    fn link_for(&self, token: &str, user: &User) -> String {
-        let path = format!("/reset-password/{token}");
+    /// The emailed link to `path` (the reset page, or its "I did not ask for this" page). A
+    /// number code's link also names its account (`?email=…`), so the page checks the code
+    /// against that account's token alone.
+    fn link_for(&self, path: &str, user: &User) -> String {
         let account = match self.settings.lookup_field {
             LookupField::Email => &user.email,
             LookupField::Username => &user.username,
         };
         match self.settings.account_binding {
-            AccountBinding::Ignored => self.settings.public_url.join(&path),
+            AccountBinding::Ignored => self.settings.public_url.join(path),
             AccountBinding::Accepted | AccountBinding::Required => {
                 let query: String = url::form_urlencoded::Serializer::new(String::new())
                     .append_pair("email", account)
@@ -546,55 +561,42 @@ impl ResetService {
         created: &CreatedToken,
         client: &ClientInfo,
     ) -> Result<(), HookError> {
+        let delivery = self.settings.reset_delivery;
+        if delivery.hooks() {
+            if let Some(url) = &self.settings.webhook_url {
+                // The one webhook that carries a token: sealed at rest like a mail body,
+                // never logged, never sent after the token expired.
+                crate::services::webhooks::queue_event(
+                    conn,
+                    self.outbox.bodies(),
+                    url,
+                    crate::services::webhooks::PASSWORD_RESET_TOKEN_CREATED,
+                    db::now(),
+                    serde_json::json!({
+                        "user_id": user.id,
+                        "username": user.username,
+                        "email": user.email,
+                        "token": created.token,
+                        "reset_url": created.link,
+                        "expires_at": audit::rfc3339(created.expires_at),
+                    }),
+                    Some(created.expires_at),
+                )?;
+            }
+        }
+        if !delivery.mails() {
+            return Ok(());
+        }
         self.hooks.token_created(&mut TokenCreated {
             conn,
             outbox: &self.outbox,
             user,
             token: &created.token,
             link: &created.link,
+            cancel_link: &created.cancel_link,
             expires_at: created.expires_at,
             lifetime: self.settings.token_ttl,
             client,
         })
     }
-
-    fn queue_password_changed(
-        &self,
-        conn: &mut DbConnection,
-        user: &User,
-        at: NaiveDateTime,
-    ) -> Result<(), ConfirmError> {
-        let content = outbox::password_changed_email(user, at, &self.settings.public_url)
-            .map_err(|err| ConfirmError::Hook(err.into()))?;
-        self.outbox
-            .enqueue(
-                conn,
-                &NewEmail {
-                    kind: KIND_PASSWORD_CHANGED,
-                    user_id: Some(user.id),
-                    recipient: &user.email,
-                    content: &content,
-                    expires_at: None,
-                },
-            )
-            .map_err(|err| ConfirmError::Hook(err.into()))?;
-        Ok(())
-    }
-}
-
-/// Records a security event of an account.
-pub(super) fn record(
-    conn: &mut DbConnection,
-    user_id: i64,
-    event: &str,
-    ip: Option<&str>,
-    now: NaiveDateTime,
-) -> diesel::QueryResult<usize> {
-    NewAuditEvent {
-        user_id: Some(user_id),
-        event,
-        ip_address: ip,
-        created_at: now,
-    }
-    .insert(conn)
 }

@@ -47,6 +47,8 @@ pub struct TokenCreated<'a> {
     pub token: &'a str,
     /// `LATCHKEY_PUBLIC_URL/reset-password/{token}`.
     pub link: &'a str,
+    /// The "I did not ask for this" link: `LATCHKEY_PUBLIC_URL/reset-password/{token}/cancel`.
+    pub cancel_link: &'a str,
     /// When the token expires.
     pub expires_at: NaiveDateTime,
     /// The token's lifetime.
@@ -107,6 +109,7 @@ pub fn send_reset_email(event: &mut TokenCreated<'_>) -> Result<(), HookError> {
         link: event.link,
         expires_at: event.expires_at,
         lifetime: event.lifetime,
+        cancel_link: event.cancel_link,
     }
     .render()?;
     event.outbox.enqueue(

@@ -18,6 +18,7 @@ use crate::config::LookupField;
 use crate::db::reset_requests::{self, ResetRequest};
 use crate::db::users::{self, User};
 use crate::db::{self, DbConnection, DbError};
+use crate::services::audit::{self, Event};
 
 /// Requests resolved per transaction.
 const BATCH: i64 = 32;
@@ -148,13 +149,6 @@ impl ResetService {
         let Some(user) = account.filter(|user| self.may_request(user)) else {
             return Ok(());
         };
-        if !self.reserve_mail(conn, user, now)? {
-            tracing::debug!(
-                user_id = user.id,
-                "reset mail allowance used up; request answered but not mailed"
-            );
-            return Ok(());
-        }
         let client = ClientInfo::new(
             request
                 .ip_address
@@ -162,6 +156,21 @@ impl ResetService {
                 .and_then(|ip| ip.parse::<IpAddr>().ok()),
             request.user_agent.as_deref(),
         );
+        // Written here, by the worker, never by the handler: the answer's timing must not
+        // depend on whether the account exists.
+        let allowed = self.reserve_mail(conn, user, now)?;
+        audit::record(
+            conn,
+            &Event::new(audit::PASSWORD_RESET_REQUESTED, user.id, Some(&client))
+                .with(serde_json::json!({ "delivered": allowed })),
+        )?;
+        if !allowed {
+            tracing::debug!(
+                user_id = user.id,
+                "reset mail allowance used up; request answered but not mailed"
+            );
+            return Ok(());
+        }
         // The mail speaks the request's language.
         let language = request
             .language
@@ -224,6 +233,11 @@ impl ResetService {
         let created = conn.write(|conn| {
             users::lock_in_id_order(conn, &[user.id])?;
             let created = self.create_token(conn, &user, &client, true)?;
+            audit::record(
+                conn,
+                &Event::new(audit::RESET_TOKEN_ISSUED_BY_ADMIN, user.id, None)
+                    .with(serde_json::json!({ "sent": send })),
+            )?;
             if send {
                 self.announce(conn, &user, &created, &client)
                     .map_err(IssueError::Hook)?;

@@ -9,7 +9,6 @@
 
 use chrono::NaiveDateTime;
 
-use crate::db::audit::NewAuditEvent;
 use crate::db::users::{self, User};
 use crate::db::users_admin;
 use crate::db::{self, reset_tokens, Db, DbConnection, DbError};
@@ -69,19 +68,11 @@ fn find(conn: &mut DbConnection, username: &str) -> Result<User, AdminError> {
         .ok_or_else(|| AdminError::UnknownUser(username.to_owned()))
 }
 
-fn audit(
-    conn: &mut DbConnection,
-    user_id: i64,
-    event: &str,
-    now: NaiveDateTime,
-) -> Result<(), AdminError> {
-    NewAuditEvent {
-        user_id: Some(user_id),
-        event,
-        ip_address: None,
-        created_at: now,
-    }
-    .insert(conn)?;
+fn audit(conn: &mut DbConnection, user_id: i64, event: &'static str) -> Result<(), AdminError> {
+    crate::services::audit::record(
+        conn,
+        &crate::services::audit::Event::new(event, user_id, None),
+    )?;
     Ok(())
 }
 
@@ -127,7 +118,7 @@ pub fn set_email(
             return Err(AdminError::UnknownUser(username.to_owned()));
         }
         reset_tokens::delete_for_user(conn, user.id)?;
-        audit(conn, user.id, "user_updated", now)?;
+        audit(conn, user.id, "user_updated")?;
         let notice = NewEmail {
             kind: KIND_EMAIL_CHANGED,
             user_id: Some(user.id),
@@ -166,7 +157,7 @@ pub fn rename(db: &Db, username: &str, new: &Username) -> Result<(), AdminError>
         if users::rename(conn, user.id, new.as_str(), &new.key(), now)? == 0 {
             return Err(AdminError::UnknownUser(username.to_owned()));
         }
-        audit(conn, user.id, "user_updated", now)
+        audit(conn, user.id, "user_updated")
     })
     .map_err(|err| unique_to(err, || AdminError::DuplicateUsername(new.to_string())))?;
     tracing::info!(user_id = user.id, "account renamed by an administrator");
@@ -178,7 +169,6 @@ pub fn rename(db: &Db, username: &str, new: &Username) -> Result<(), AdminError>
 pub fn delete(db: &Db, username: &str) -> Result<i64, AdminError> {
     let mut conn = db.get()?;
     let user = find(&mut conn, username)?;
-    let now = db::now();
     conn.write(|conn| {
         users::lock_in_id_order(conn, &[user.id])?;
         reset_tokens::delete_for_user(conn, user.id)?;
@@ -186,7 +176,7 @@ pub fn delete(db: &Db, username: &str) -> Result<i64, AdminError> {
         if users_admin::delete(conn, user.id)? == 0 {
             return Err(AdminError::UnknownUser(username.to_owned()));
         }
-        audit(conn, user.id, "user_deleted", now)
+        audit(conn, user.id, "user_deleted")
     })?;
     tracing::info!(user_id = user.id, "account deleted by an administrator");
     Ok(user.id)

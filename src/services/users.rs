@@ -17,6 +17,7 @@ use crate::domain::{
     email_form_key, EmailAddress, NewPassword, PasswordRules, Username, Violation,
 };
 use crate::passwords::{HashError, PasswordHasher};
+use crate::services::audit::{self, Event};
 use crate::services::credentials;
 
 /// What `users create` asks for.
@@ -179,10 +180,16 @@ pub fn create_user(
     conn.write(|conn| {
         // Checked again inside the write: an account created since the first check wins.
         check_names(conn, username.as_str(), &email, None)??;
-        row.insert(conn).map_err(|err| match unique_column(&err) {
+        let user = row.insert(conn).map_err(|err| match unique_column(&err) {
             Some(column) => CreateUserError::Taken(taken(column, &username, &email)),
             None => CreateUserError::Database(err.into()),
-        })
+        })?;
+        audit::record(
+            conn,
+            &Event::new(audit::USER_CREATED, user.id, None)
+                .with(serde_json::json!({ "password_set": user.password_hash.is_some() })),
+        )?;
+        Ok(user)
     })
 }
 
@@ -280,7 +287,11 @@ pub fn set_password(
     let mut conn = db.get()?;
     conn.write(|conn| {
         users::set_password_hash(conn, user.id, &hash, db::now())?;
-        credentials::revoke_after_password_change(conn, user.id, credentials::Keep::NOTHING)
+        credentials::revoke_after_password_change(conn, user.id, credentials::Keep::NOTHING)?;
+        audit::record(
+            conn,
+            &Event::new(audit::PASSWORD_SET_BY_ADMIN, user.id, None),
+        )
     })?;
     tracing::info!(user_id = user.id, "password set by an administrator");
     Ok(())
@@ -296,7 +307,15 @@ pub fn list_users(db: &Db) -> Result<Vec<User>, DbError> {
 pub fn set_active(db: &Db, username: &str, active: bool) -> Result<User, AccountError> {
     let user = find(db, username)?;
     let mut conn = db.get()?;
-    conn.write(|conn| users::set_active(conn, user.id, active, db::now()))?;
+    let event = if active {
+        audit::USER_ACTIVATED
+    } else {
+        audit::USER_DEACTIVATED
+    };
+    conn.write(|conn| {
+        users::set_active(conn, user.id, active, db::now())?;
+        audit::record(conn, &Event::new(event, user.id, None))
+    })?;
     tracing::info!(user_id = user.id, active, "account activation changed");
     Ok(User {
         is_active: active,

@@ -1,6 +1,8 @@
 //! The pages in a real browser: headless Chromium driven through chromedriver walks the whole
 //! forgot → mail → link → new password → log in → account → change password → log out journey,
-//! reading the reset mail from a real SMTP server, and saves a screenshot of every page.
+//! reading the reset mail from a real SMTP server, and saves a screenshot of every page; a second
+//! journey follows the "This wasn't me" link of a password-changed notice, cancels a reset from
+//! its mail and opens the sessions page.
 //!
 //! Gated on `LATCHKEY_TEST_BROWSER=1` (set by `.ci/run`, which installs `chromium` and
 //! `chromium-driver`); under `CI=true` a missing gate is a failure, so the journey cannot be
@@ -385,6 +387,154 @@ async fn journey(screen: Screen) {
     )
     .await;
     page.snap("link-invalid").await;
+    page.client.close().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_wasnt_me_journey_on_a_desktop() {
+    if enabled() {
+        wasnt_me_journey(Screen::Desktop).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_wasnt_me_journey_on_a_375px_phone() {
+    if enabled() {
+        wasnt_me_journey(Screen::Phone).await;
+    }
+}
+
+/// The first link in `message` under `base` whose text contains `marker`.
+fn mailed_link(message: &crate::smtp_sink::Received, base: &str, marker: &str) -> String {
+    let text = crate::fixtures::readable(message);
+    text.match_indices(base)
+        .map(|(at, _)| {
+            text[at..]
+                .chars()
+                .take_while(|c| {
+                    c.is_ascii_alphanumeric()
+                        || matches!(c, ':' | '/' | '.' | '-' | '_' | '?' | '=')
+                })
+                .collect::<String>()
+        })
+        .find(|link| link.contains(marker))
+        .unwrap_or_else(|| panic!("no {marker} link in {text}"))
+}
+
+/// Someone else changed alice's password: the notice's "This wasn't me" link locks the account
+/// and mails a reset link that gets her back in; then a reset she did not ask for is cancelled
+/// from its mail, and the sessions page lists what is logged in.
+async fn wasnt_me_journey(screen: Screen) {
+    let address = format!("127.0.0.1:{}", free_port());
+    let public_url = format!("http://{address}");
+    let (app, sink) = app_with_mail(
+        Backend::Sqlite,
+        &[
+            ("LATCHKEY_BIND", &address),
+            ("LATCHKEY_PUBLIC_URL", &public_url),
+        ],
+    )
+    .await;
+    seed(&app).await;
+    // The "attacker" changes the password over the API.
+    let login: Value = app
+        .post_json(
+            "/api/auth/login",
+            json!({ "username": "alice", "password": ALICE_PASSWORD }),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    let attacker = login["token"].as_str().unwrap().to_owned();
+    let changed = app
+        .client
+        .post(app.url("/api/auth/change_password"))
+        .bearer_auth(&attacker)
+        .json(&json!({
+            "old_password": ALICE_PASSWORD,
+            "password": NEW_PASSWORD,
+            "confirm_password": NEW_PASSWORD,
+        }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(changed.status(), 200);
+    let notice = sink.wait_for(1, WAIT).await.pop().unwrap();
+    let wasnt_me = mailed_link(&notice, &public_url, "/wasnt-me/");
+    let path = wasnt_me.trim_start_matches(&public_url).to_owned();
+
+    let driver = ChromeDriver::start();
+    let page = Page {
+        client: driver.open(screen).await,
+        base: public_url.clone(),
+        screen,
+    };
+    page.client.goto(&wasnt_me).await.unwrap();
+    page.expect(&path, "Secure your account").await;
+    page.snap("wasnt-me").await;
+    page.submit().await;
+    page.expect(&path, "Your account is secured").await;
+    page.snap("wasnt-me-done").await;
+    let me = app
+        .client
+        .get(app.url("/api/auth/me"))
+        .bearer_auth(&attacker)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(me.status(), 401, "the attacker's token is dead");
+
+    let mail = sink.wait_for(2, WAIT).await.pop().unwrap();
+    let (link, _) = reset_link(&mail);
+    page.client.goto(&link).await.unwrap();
+    page.expect("/reset-password", "Choose a new password")
+        .await;
+    page.fill("password", THIRD_PASSWORD).await;
+    page.fill("confirm_password", THIRD_PASSWORD).await;
+    page.submit().await;
+    page.expect("/reset-password", "Password changed").await;
+    assert!(app.password_is("alice", THIRD_PASSWORD).await);
+
+    // A reset she did not ask for: cancelled from the mail.
+    assert_eq!(app.request_reset("alice@example.com").await.status(), 200);
+    let mail = sink.wait_for(3, WAIT).await;
+    let reset_mail = mail
+        .iter()
+        .rev()
+        .find(|m| crate::fixtures::readable(m).contains("/cancel"))
+        .unwrap();
+    let cancel = mailed_link(reset_mail, &public_url, "/cancel");
+    let cancel_path = cancel.trim_start_matches(&public_url).to_owned();
+    page.client.goto(&cancel).await.unwrap();
+    page.expect(&cancel_path, "Cancel this password reset")
+        .await;
+    page.snap("reset-cancel").await;
+    page.submit().await;
+    page.expect(&cancel_path, "Password reset cancelled").await;
+    page.snap("reset-cancelled").await;
+    let (_, token) = reset_link(reset_mail);
+    assert_eq!(app.validate(&token).await.status(), 404);
+
+    // The sessions page, with this browser and an app token.
+    let _app_token = app
+        .post_json(
+            "/api/auth/login",
+            json!({ "username": "alice", "password": THIRD_PASSWORD }),
+        )
+        .await;
+    page.visit("/login").await;
+    page.expect("/login", "Log in").await;
+    log_in_with_the_keyboard(&page, "alice", THIRD_PASSWORD).await;
+    page.expect("/account", "Your account").await;
+    page.follow("Your sessions").await;
+    page.expect("/account/sessions", "Your sessions").await;
+    assert!(page.text("ul.devices").await.contains("This browser"));
+    page.snap("sessions").await;
+
+    page.visit(&path).await;
+    page.expect(&path, "This link does not work").await;
+    page.snap("notice-link-invalid").await;
     page.client.close().await.unwrap();
 }
 

@@ -379,7 +379,14 @@ async fn set_email_notifies_the_old_address_and_revokes_reset_tokens(backend: Ba
         0,
         "every reset token is revoked"
     );
-    assert_eq!(audit_events(&app, alice.id).await, ["user_updated"]);
+    assert_eq!(
+        audit_events(&app, alice.id).await,
+        [
+            "user_created",
+            "reset_token_issued_by_admin",
+            "user_updated"
+        ]
+    );
 
     let mail = sink.wait_for(1, WAIT).await;
     let notice = mail
@@ -427,7 +434,7 @@ async fn rename_follows_the_rules_of_create(backend: Backend) {
     assert_eq!(alicia.email, "alice@example.com");
     assert_eq!(
         audit_events(&app, alicia.id).await,
-        ["user_updated", "user_updated"]
+        ["user_created", "user_updated", "user_updated"]
     );
 }
 
@@ -495,7 +502,13 @@ async fn delete_removes_the_account_and_keeps_its_audit_rows_by_id(backend: Back
     assert_eq!((tokens, sessions), (0, 0));
     assert_eq!(
         audit_events(&app, alice.id).await,
-        ["user_updated", "user_deleted"],
+        [
+            "user_created",
+            "login_succeeded",
+            "reset_token_issued_by_admin",
+            "user_updated",
+            "user_deleted"
+        ],
         "the audit rows keep the events under the account's id"
     );
     let line = assert_one_error_line(&app.cli(&["users", "delete", "alice2", "--yes"], None));

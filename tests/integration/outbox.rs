@@ -4,9 +4,8 @@ use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
 use latchkey::db::outbox::{DEAD, PENDING, SENT};
-use latchkey::services::outbox::{
-    open_body, password_changed_email, NewEmail, KIND_PASSWORD_CHANGED,
-};
+use latchkey::email::templates::PasswordChangedMail;
+use latchkey::services::outbox::{open_body, NewEmail, KIND_PASSWORD_CHANGED};
 
 use crate::helpers::{spawn_app_with, stdout, Backend, ServerProcess, TestApp};
 use crate::on_both_backends;
@@ -58,8 +57,22 @@ async fn enqueue_for(
         .create_user(username, &format!("{username}@example.com"))
         .await;
     app.blocking(move |state| {
-        let content =
-            password_changed_email(&user, latchkey::db::now(), &state.config.public_url).unwrap();
+        let link = format!(
+            "{}/wasnt-me/{}",
+            state.config.public_url.join(""),
+            "0".repeat(64)
+        );
+        let content = PasswordChangedMail {
+            username: &user.username,
+            changed_at: latchkey::db::now(),
+            ip_address: None,
+            user_agent: None,
+            wasnt_me_link: &link,
+            wasnt_me_expires_at: latchkey::db::now(),
+            wasnt_me_lifetime: Duration::from_secs(3600),
+        }
+        .render()
+        .unwrap();
         let mut conn = state.db.get().unwrap();
         let ids = conn
             .write(|conn| {

@@ -688,7 +688,11 @@ async fn a_reset_is_audited_and_an_admin_password_change_kills_outstanding_token
             .iter()
             .map(|(event, _)| event.as_str())
             .collect::<Vec<_>>(),
-        vec!["password_reset"]
+        vec![
+            "user_created",
+            "password_reset_requested",
+            "password_reset_completed"
+        ]
     );
 
     let token = mailed_token(&app, &sink, "alice@example.com").await;

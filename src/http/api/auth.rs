@@ -15,6 +15,7 @@ use crate::http::{blocking, ApiError, AppState};
 use crate::passwords::HashError;
 use crate::services::accounts::{ChangeError, LoginError, INVALID_LOGIN};
 use crate::services::credentials::Keep;
+use crate::services::devices::{Current, Device};
 
 /// The account endpoints, mounted at `/api/auth` (see [`super::catalog`]).
 pub fn endpoints() -> Vec<Endpoint> {
@@ -24,6 +25,8 @@ pub fn endpoints() -> Vec<Endpoint> {
         Endpoint::new(__path_logout_all, logout_all),
         Endpoint::new(__path_me, me),
         Endpoint::new(__path_change_password, change_password),
+        Endpoint::new(__path_list_sessions, list_sessions),
+        Endpoint::new(__path_revoke_session, revoke_session),
     ]
 }
 
@@ -70,7 +73,7 @@ pub async fn login(
     let password = SecretString::from(password);
     let accounts = state.accounts.clone();
     let outcome = blocking::run(move || {
-        let user = accounts.verify_credentials(&username, &password, ip)?;
+        let user = accounts.verify_credentials(&username, &password, ip, &client)?;
         Ok::<_, LoginError>(accounts.issue_token(&user, &client)?)
     })
     .await?;
@@ -106,10 +109,11 @@ pub async fn login(
 )]
 pub async fn logout(
     state: web::Data<AppState>,
+    req: HttpRequest,
     Bearer(auth): Bearer,
 ) -> Result<HttpResponse, ApiError> {
-    let accounts = state.accounts.clone();
-    blocking::run(move || accounts.logout(&auth)).await??;
+    let (accounts, client) = (state.accounts.clone(), client_info(&req, &state.config));
+    blocking::run(move || accounts.logout(&auth, &client)).await??;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -129,11 +133,106 @@ pub async fn logout(
 )]
 pub async fn logout_all(
     state: web::Data<AppState>,
+    req: HttpRequest,
     Bearer(auth): Bearer,
 ) -> Result<HttpResponse, ApiError> {
-    let accounts = state.accounts.clone();
-    blocking::run(move || accounts.logout_everywhere(auth.user.id)).await??;
+    let (accounts, client) = (state.accounts.clone(), client_info(&req, &state.config));
+    blocking::run(move || accounts.logout_everywhere(auth.user.id, &client)).await??;
     Ok(HttpResponse::NoContent().finish())
+}
+
+/// A device-list entry as JSON.
+pub fn device_json(device: &Device) -> serde_json::Value {
+    let time = |at: chrono::NaiveDateTime| at.and_utc().to_rfc3339_opts(SecondsFormat::Secs, true);
+    json!({
+        "id": device.id,
+        "kind": device.kind.as_str(),
+        "created_at": time(device.created_at),
+        "last_used_at": device.last_used_at.map(time),
+        "ip_address": device.ip_address,
+        "user_agent": device.user_agent,
+        "current": device.current,
+    })
+}
+
+/// `GET /api/auth/sessions`: the account's live bearer tokens and browser sessions.
+#[utoipa::path(
+    get,
+    path = "/sessions",
+    tag = "accounts",
+    operation_id = "list_sessions",
+    summary = "The account's live API tokens and browser sessions",
+    description = "Every live sign-in of the account behind the bearer token, the calling token marked `current`.",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The account's live sign-ins.", body = Vec<schemas::Device>),
+        (status = 401, response = schemas::Unauthorized),
+        (status = 503, response = schemas::Unavailable),
+    )
+)]
+pub async fn list_sessions(
+    state: web::Data<AppState>,
+    Bearer(auth): Bearer,
+) -> Result<HttpResponse, ApiError> {
+    let (accounts, ttl) = (state.accounts.clone(), state.config.session_ttl);
+    let devices = blocking::run(move || {
+        accounts.devices(
+            auth.user.id,
+            auth.user.password_stamp,
+            Current::ApiToken(auth.token_id),
+            ttl,
+        )
+    })
+    .await??;
+    let list: Vec<serde_json::Value> = devices.iter().map(device_json).collect();
+    Ok(HttpResponse::Ok()
+        .insert_header(("Cache-Control", "no-store"))
+        .json(list))
+}
+
+/// `DELETE /api/auth/sessions/{id}`: revokes one of the account's own entries; `404` for an
+/// unknown id or another account's.
+#[utoipa::path(
+    delete,
+    path = "/sessions/{id}",
+    tag = "accounts",
+    operation_id = "revoke_session",
+    summary = "End one of the account's API tokens or browser sessions",
+    description = "Revokes exactly the sign-in with that id (from `GET /api/auth/sessions`).",
+    security(("bearer" = [])),
+    params(("id" = String, Path, description = "The opaque id from the list")),
+    responses(
+        (status = 204, description = "That sign-in is revoked."),
+        (status = 401, response = schemas::Unauthorized),
+        (status = 404, response = schemas::DeviceNotFound),
+        (status = 503, response = schemas::Unavailable),
+    )
+)]
+pub async fn revoke_session(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    id: web::Path<String>,
+    Bearer(auth): Bearer,
+) -> Result<HttpResponse, ApiError> {
+    let (accounts, ttl) = (state.accounts.clone(), state.config.session_ttl);
+    let client = client_info(&req, &state.config);
+    let id = id.into_inner();
+    let revoked = blocking::run(move || {
+        let current = Current::ApiToken(auth.token_id);
+        accounts.revoke_device(
+            auth.user.id,
+            auth.user.password_stamp,
+            &id,
+            current,
+            ttl,
+            &client,
+        )
+    })
+    .await??;
+    match revoked {
+        Some(_) => Ok(HttpResponse::NoContent().finish()),
+        None => Err(ApiError::detail(StatusCode::NOT_FOUND, "Not found.")),
+    }
 }
 
 /// `GET /api/auth/me`.

@@ -129,6 +129,36 @@ pub struct Me {
     email: String,
 }
 
+/// One live sign-in of the account: an API token or a browser session.
+#[derive(ToSchema)]
+pub struct Device {
+    /// Opaque id for `DELETE /api/auth/sessions/{id}` (never the token or session key).
+    id: String,
+    /// `api_token` or `browser`.
+    #[schema(pattern = "^(api_token|browser)$", example = "api_token")]
+    kind: String,
+    /// When it began (RFC 3339, UTC).
+    #[schema(format = DateTime)]
+    created_at: String,
+    /// When it was last used (RFC 3339, UTC), if known.
+    #[schema(format = DateTime)]
+    last_used_at: Option<String>,
+    /// The client address it began from, if known.
+    ip_address: Option<String>,
+    /// The user agent it began from, if known.
+    user_agent: Option<String>,
+    /// Whether it is the one making this request.
+    current: bool,
+}
+
+/// 404 for a device id that is unknown or another account's.
+#[derive(ToResponse)]
+#[response(
+    description = "No live sign-in of this account has that id.",
+    example = json!({"detail": "Not found."})
+)]
+pub struct DeviceNotFound(#[to_schema] Detail);
+
 /// Django REST framework's error for anything but input fields.
 #[derive(ToSchema, Serialize)]
 pub struct Detail {

@@ -74,7 +74,7 @@ pub struct AccountQuery {
 }
 
 /// The logged-in account, or a redirect to the login form that comes back to `path`.
-async fn require_user(
+pub(super) async fn require_user(
     state: &web::Data<AppState>,
     session: &Session,
     path: &str,
@@ -140,6 +140,7 @@ pub async fn change_password(
         ));
     }
     let client = client_info(&req, &state.config);
+    let who = client.clone();
     let secret = |name: &str| SecretString::from(form.text(name));
     let (old, new, confirm) = (
         secret("old_password"),
@@ -158,7 +159,7 @@ pub async fn change_password(
                 password_stamp: user.password_stamp + 1,
                 ..user
             };
-            log_in(&session, &changed)?;
+            log_in(&session, &changed, &who)?;
             Ok(redirect("/account?changed=1"))
         }
         Err(ChangeError::Invalid(problems)) => {

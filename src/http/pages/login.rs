@@ -101,11 +101,13 @@ pub async fn login(
         Ok(attempt) => attempt,
         Err(limit) => return Ok(throttled(limit.retry_after_secs())),
     };
-    let (accounts, login_name) = (state.accounts.clone(), username.clone());
+    let (accounts, login_name, who) = (state.accounts.clone(), username.clone(), client.clone());
     let password = SecretString::from(form.text("password"));
-    match blocking::run(move || accounts.verify_credentials(&login_name, &password, ip)).await? {
+    match blocking::run(move || accounts.verify_credentials(&login_name, &password, ip, &who))
+        .await?
+    {
         Ok(user) => {
-            log_in(&session, &user)?;
+            log_in(&session, &user, &client)?;
             tracing::info!(user_id = user.id, "logged in to a browser session");
             Ok(redirect(&next))
         }
@@ -124,7 +126,7 @@ pub async fn login(
     }
 }
 
-/// `POST /logout`: the session row is deleted and the cookie expired.
+/// `POST /logout`: the session row is deleted and the cookie expired (recorded as `logout`).
 ///
 /// A session that is already over (it expired, or was ended elsewhere) arrives as a new, empty
 /// one, with no CSRF token to check against: there is nothing left to log out, so the browser
@@ -132,6 +134,7 @@ pub async fn login(
 /// not, still needs its token (a cross-site form must not end it), and a cross-site request is
 /// refused in every case.
 pub async fn logout(
+    state: web::Data<AppState>,
     session: Session,
     req: HttpRequest,
     payload: web::Payload,
@@ -145,6 +148,10 @@ pub async fn logout(
             return Ok(redirect("/login"));
         }
         Err(_) => return Err(PageError::Forbidden),
+    }
+    if let Some(user_id) = super::session::user_id_of(&session) {
+        let (accounts, client) = (state.accounts.clone(), client_info(&req, &state.config));
+        blocking::run(move || accounts.browser_logout(user_id, &client)).await?;
     }
     session.purge();
     Ok(redirect("/login"))

@@ -56,7 +56,7 @@ fn kept_presented(state: &AppState, session: &Session) -> Option<PresentedToken>
 
 /// The `email` query parameter of an emailed link for a number code (see
 /// `ResetService::link_for`); `Err` when the deployment needs one and it is missing or invalid.
-fn link_account(
+pub(super) fn link_account(
     state: &AppState,
     req: &HttpRequest,
 ) -> Result<Option<(String, ResetIdentifier)>, ()> {

@@ -5,8 +5,9 @@ use actix_web::web;
 
 use super::PageError;
 use crate::db::users::User;
-use crate::http::session_store::{STAMP, USER_ID};
+use crate::http::session_store::{CLIENT_IP, CLIENT_UA, DEVICE, STAMP, USER_ID};
 use crate::http::{blocking, AppState};
+use crate::services::ClientInfo;
 
 /// The account logged in to this session, if it is still active and its password has not
 /// changed since (a session from before a password change is worthless).
@@ -30,14 +31,35 @@ pub async fn current_user(
 }
 
 /// Starts a logged-in session: a new session id (the pre-login one is dropped), the account and
-/// its password stamp.
-pub fn log_in(session: &Session, user: &User) -> Result<(), PageError> {
+/// its password stamp, and for the device list a random login id with the client's address and
+/// user agent.
+pub fn log_in(session: &Session, user: &User, client: &ClientInfo) -> Result<(), PageError> {
     session.renew();
     crate::http::csrf::forget(session);
+    let device = hex::encode(crate::domain::random_bytes::<16>());
     session
         .insert(USER_ID, user.id)
         .and_then(|()| session.insert(STAMP, user.password_stamp))
+        .and_then(|()| session.insert(DEVICE, device))
+        .and_then(|()| match client.ip_text() {
+            Some(ip) => session.insert(CLIENT_IP, ip),
+            None => Ok(()),
+        })
+        .and_then(|()| match &client.user_agent {
+            Some(agent) => session.insert(CLIENT_UA, agent),
+            None => Ok(()),
+        })
         .map_err(|err| PageError::internal(&err))
+}
+
+/// The login id of this session (see [`log_in`]), if it is logged in.
+pub fn device_of(session: &Session) -> Option<String> {
+    session.get::<String>(DEVICE).ok().flatten()
+}
+
+/// The account id this session is logged in to, without checking it is still valid.
+pub fn user_id_of(session: &Session) -> Option<i64> {
+    session.get::<i64>(USER_ID).ok().flatten()
 }
 
 /// `next` if it is a local path, else `/account`: only redirects within this site after login.

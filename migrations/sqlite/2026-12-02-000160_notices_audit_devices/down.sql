@@ -1,0 +1,10 @@
+ALTER TABLE sessions DROP COLUMN last_used_at;
+ALTER TABLE sessions DROP COLUMN user_agent;
+ALTER TABLE sessions DROP COLUMN ip_address;
+ALTER TABLE sessions DROP COLUMN device_id;
+DROP TABLE wasnt_me_tokens;
+DROP INDEX audit_events_pending;
+DROP INDEX audit_events_created;
+ALTER TABLE audit_events DROP COLUMN webhook_pending;
+ALTER TABLE audit_events DROP COLUMN detail;
+ALTER TABLE audit_events DROP COLUMN user_agent;

@@ -1,0 +1,146 @@
+//! `/account/sessions`: the account's browsers and apps, each with a button (a CSRF-checked
+//! form, no JavaScript) that ends it. Ending this browser's own session logs it out.
+
+use actix_session::Session;
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpRequest, HttpResponse};
+use askama::Template;
+
+use super::account::require_user;
+use super::login::expired_form;
+use super::session::device_of;
+use super::{read_form, redirect, render, PageError};
+use crate::db::users::User;
+use crate::http::client::client_info;
+use crate::http::{blocking, csrf, AppState};
+use crate::services::devices::{Current, Device, DeviceKind};
+
+/// One entry, formatted for people.
+struct DeviceView {
+    id: String,
+    label: &'static str,
+    created_at: String,
+    last_used_at: String,
+    ip_address: String,
+    user_agent: String,
+    current: bool,
+}
+
+impl From<Device> for DeviceView {
+    fn from(device: Device) -> Self {
+        let time = |at: chrono::NaiveDateTime| at.format("%Y-%m-%d %H:%M UTC").to_string();
+        Self {
+            label: match device.kind {
+                DeviceKind::Browser => "Browser session",
+                DeviceKind::ApiToken => "App (API token)",
+            },
+            created_at: time(device.created_at),
+            last_used_at: device
+                .last_used_at
+                .map_or_else(|| "not since signing in".to_owned(), time),
+            ip_address: device.ip_address.unwrap_or_else(|| "unknown".to_owned()),
+            user_agent: device.user_agent.unwrap_or_else(|| "unknown".to_owned()),
+            current: device.current,
+            id: device.id,
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "pages/sessions.html")]
+struct SessionsPage {
+    csrf_token: String,
+    devices: Vec<DeviceView>,
+    notice: Option<&'static str>,
+    error: Option<String>,
+}
+
+/// Query of `GET /account/sessions`.
+#[derive(serde::Deserialize)]
+pub struct SessionsQuery {
+    revoked: Option<String>,
+}
+
+async fn page(
+    state: &web::Data<AppState>,
+    session: &Session,
+    user: User,
+    notice: Option<&'static str>,
+    error: Option<String>,
+) -> Result<SessionsPage, PageError> {
+    let (accounts, ttl, device) = (
+        state.accounts.clone(),
+        state.config.session_ttl,
+        device_of(session).unwrap_or_default(),
+    );
+    let devices = blocking::run(move || {
+        accounts.devices(user.id, user.password_stamp, Current::Browser(&device), ttl)
+    })
+    .await??;
+    Ok(SessionsPage {
+        csrf_token: csrf::token(session),
+        devices: devices.into_iter().map(DeviceView::from).collect(),
+        notice,
+        error,
+    })
+}
+
+/// `GET /account/sessions`.
+pub async fn sessions(
+    state: web::Data<AppState>,
+    session: Session,
+    query: web::Query<SessionsQuery>,
+) -> Result<HttpResponse, PageError> {
+    let user = match require_user(&state, &session, "/account/sessions").await? {
+        Ok(user) => user,
+        Err(to_login) => return Ok(to_login),
+    };
+    let notice = query.revoked.is_some().then_some("The session was ended.");
+    let page = page(&state, &session, user, notice, None).await?;
+    Ok(render(StatusCode::OK, &page))
+}
+
+/// `POST /account/sessions` with `id`: ends that entry (this browser's own: logs out).
+pub async fn revoke(
+    state: web::Data<AppState>,
+    session: Session,
+    req: HttpRequest,
+    payload: web::Payload,
+) -> Result<HttpResponse, PageError> {
+    let user = match require_user(&state, &session, "/account/sessions").await? {
+        Ok(user) => user,
+        Err(to_login) => return Ok(to_login),
+    };
+    let form = read_form(&req, payload).await?;
+    if csrf::verify(&session, &req, &form.text(csrf::FIELD)).is_err() {
+        let page = page(&state, &session, user, None, Some(expired_form())).await?;
+        return Ok(render(StatusCode::FORBIDDEN, &page));
+    }
+    let (accounts, ttl) = (state.accounts.clone(), state.config.session_ttl);
+    let (client, id) = (client_info(&req, &state.config), form.text("id"));
+    let (user_id, stamp) = (user.id, user.password_stamp);
+    let device = device_of(&session).unwrap_or_default();
+    let revoked = blocking::run(move || {
+        let current = Current::Browser(&device);
+        accounts.revoke_device(user_id, stamp, id.trim(), current, ttl, &client)
+    })
+    .await??;
+    match revoked {
+        Some(device) if device.current => {
+            session.purge();
+            Ok(redirect("/login"))
+        }
+        Some(_) => Ok(redirect("/account/sessions?revoked=1")),
+        None => {
+            let page = page(
+                &state,
+                &session,
+                user,
+                None,
+                Some("That session had already ended.".to_owned()),
+            )
+            .await?;
+            Ok(render(StatusCode::NOT_FOUND, &page))
+        }
+    }
+}
