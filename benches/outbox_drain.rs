@@ -75,7 +75,7 @@ fn drain(url: &DatabaseUrl, count: usize) -> (usize, Duration) {
     let bodies = DerivedKeys::new(&SecretKey::generate()).outbox_bodies;
     let outbox_handle = Outbox::new(composer.clone(), bodies.clone());
     let content = latchkey::email::RenderedEmail {
-        subject: "Your password was changed",
+        subject: "Your password was changed".to_owned(),
         text: "Hello,\n\nthis is a benchmark message.\n".repeat(8),
         html: "<p>Hello,</p><p>this is a benchmark message.</p>".repeat(8),
     };

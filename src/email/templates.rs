@@ -9,8 +9,9 @@ use chrono::NaiveDateTime;
 /// A rendered message, ready to be stored in the outbox.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RenderedEmail {
-    /// `Subject:` (fixed text: nothing user-supplied reaches a header).
-    pub subject: &'static str,
+    /// `Subject:` (fixed text and the configured product name, which has no line breaks:
+    /// nothing user-supplied reaches a header).
+    pub subject: String,
     /// Plain-text part.
     pub text: String,
     /// HTML part.
@@ -20,9 +21,11 @@ pub struct RenderedEmail {
 /// What the reset mail says.
 #[derive(Debug)]
 pub struct PasswordResetMail<'a> {
+    /// The product's name (`LATCHKEY_PRODUCT_NAME`), in the subject, body and footer.
+    pub product: &'a str,
     /// Greeting name.
     pub username: &'a str,
-    /// `LATCHKEY_PUBLIC_URL/reset-password/{token}`.
+    /// `LATCHKEY_PUBLIC_URL/reset-password/{token}`, or `LATCHKEY_RESET_URL` with the token.
     pub link: &'a str,
     /// When the link stops working.
     pub expires_at: NaiveDateTime,
@@ -33,6 +36,8 @@ pub struct PasswordResetMail<'a> {
 /// What the password-changed notice says (no link that carries a secret).
 #[derive(Debug)]
 pub struct PasswordChangedMail<'a> {
+    /// The product's name.
+    pub product: &'a str,
     /// Greeting name.
     pub username: &'a str,
     /// When the password changed.
@@ -43,6 +48,7 @@ pub struct PasswordChangedMail<'a> {
 
 /// Template context: the mail's fields, formatted for people.
 struct ResetView<'a> {
+    product: &'a str,
     username: &'a str,
     link: &'a str,
     expires_at: String,
@@ -50,6 +56,7 @@ struct ResetView<'a> {
 }
 
 struct ChangedView<'a> {
+    product: &'a str,
     username: &'a str,
     changed_at: String,
     forgot_link: &'a str,
@@ -83,13 +90,14 @@ impl PasswordResetMail<'_> {
     /// Renders both parts.
     pub fn render(&self) -> Result<RenderedEmail, askama::Error> {
         let view = ResetView {
+            product: self.product,
             username: self.username,
             link: self.link,
             expires_at: format_time(self.expires_at),
             lifetime: format_lifetime(self.lifetime),
         };
         Ok(RenderedEmail {
-            subject: "Reset your password",
+            subject: format!("Reset your {} password", self.product),
             text: ResetText { mail: &view }.render()?,
             html: ResetHtml { mail: &view }.render()?,
         })
@@ -100,12 +108,13 @@ impl PasswordChangedMail<'_> {
     /// Renders both parts.
     pub fn render(&self) -> Result<RenderedEmail, askama::Error> {
         let view = ChangedView {
+            product: self.product,
             username: self.username,
             changed_at: format_time(self.changed_at),
             forgot_link: self.forgot_link,
         };
         Ok(RenderedEmail {
-            subject: "Your password was changed",
+            subject: format!("Your {} password was changed", self.product),
             text: ChangedText { mail: &view }.render()?,
             html: ChangedHtml { mail: &view }.render()?,
         })
@@ -116,6 +125,8 @@ impl PasswordChangedMail<'_> {
 /// owner hears of a change they did not make. It names neither address.
 #[derive(Debug)]
 pub struct EmailChangedMail<'a> {
+    /// The product's name.
+    pub product: &'a str,
     /// Greeting name.
     pub username: &'a str,
     /// When the address changed.
@@ -123,6 +134,7 @@ pub struct EmailChangedMail<'a> {
 }
 
 struct EmailChangedView<'a> {
+    product: &'a str,
     username: &'a str,
     changed_at: String,
 }
@@ -143,11 +155,12 @@ impl EmailChangedMail<'_> {
     /// Renders both parts.
     pub fn render(&self) -> Result<RenderedEmail, askama::Error> {
         let view = EmailChangedView {
+            product: self.product,
             username: self.username,
             changed_at: format_time(self.changed_at),
         };
         Ok(RenderedEmail {
-            subject: "Your email address was changed",
+            subject: format!("Your {} email address was changed", self.product),
             text: EmailChangedText { mail: &view }.render()?,
             html: EmailChangedHtml { mail: &view }.render()?,
         })
@@ -182,6 +195,7 @@ mod tests {
     #[test]
     fn reset_mail_escapes_the_name_in_html_and_carries_link_and_expiry() {
         let mail = PasswordResetMail {
+            product: "Acme <Cloud>",
             username: "<script>alert(1)</script>",
             link: "http://latchkey.test/reset-password/abc",
             expires_at: at(),
@@ -192,6 +206,9 @@ mod tests {
         assert!(mail.html.contains("&lt;script&gt;"), "{}", mail.html);
         assert!(!mail.html.contains("<script>"));
         assert!(mail.text.contains("<script>alert(1)</script>"));
+        assert_eq!(mail.subject, "Reset your Acme <Cloud> password");
+        assert!(mail.html.contains("Acme &lt;Cloud&gt;"), "{}", mail.html);
+        assert!(mail.text.contains("Sent automatically by Acme <Cloud>"));
         for part in [&mail.text, &mail.html] {
             assert!(part.contains("http://latchkey.test/reset-password/abc"));
             assert!(part.contains("2027-01-15 08:00 UTC"), "{part}");

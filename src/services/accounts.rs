@@ -414,8 +414,13 @@ impl AccountService {
         user: &User,
         at: NaiveDateTime,
     ) -> Result<(), ChangeError> {
-        let content = outbox::password_changed_email(user, at, &self.settings.public_url)
-            .map_err(|err| ChangeError::Database(DbError::Unavailable(err.to_string())))?;
+        let content = outbox::password_changed_email(
+            self.outbox.product(),
+            user,
+            at,
+            &self.settings.public_url,
+        )
+        .map_err(|err| ChangeError::Database(DbError::Unavailable(err.to_string())))?;
         let email = NewEmail {
             kind: KIND_PASSWORD_CHANGED,
             user_id: Some(user.id),

@@ -62,6 +62,7 @@ pub struct Outbox {
     signal: Arc<Signal>,
     composer: Composer,
     bodies: Sealer,
+    product: Arc<str>,
 }
 
 /// Seals a message body for the `email_outbox` table. Why: a reset mail holds a working reset
@@ -120,7 +121,19 @@ impl Outbox {
             signal: Arc::new(Signal::default()),
             composer,
             bodies,
+            product: Arc::from("Latchkey"),
         }
+    }
+
+    /// The same outbox, writing `name` (`LATCHKEY_PRODUCT_NAME`) into the mails rendered for it.
+    pub fn for_product(mut self, name: &str) -> Self {
+        self.product = Arc::from(name);
+        self
+    }
+
+    /// The product's name, for the mails rendered for this outbox.
+    pub fn product(&self) -> &str {
+        &self.product
     }
 
     /// The wake-up signal the workers wait on.
@@ -136,14 +149,14 @@ impl Outbox {
         email: &NewEmail<'_>,
     ) -> Result<i64, EnqueueError> {
         check_header_value(email.recipient)?;
-        check_header_value(email.content.subject)?;
+        check_header_value(&email.content.subject)?;
         let now = db::now();
         let message_id = self.composer.new_message_id();
         let id = NewOutboxMessage {
             kind: email.kind,
             user_id: email.user_id,
             recipient: email.recipient,
-            subject: email.content.subject,
+            subject: &email.content.subject,
             body_text: &seal_body(&self.bodies, &email.content.text),
             body_html: &seal_body(&self.bodies, &email.content.html),
             message_id: &message_id,
@@ -164,11 +177,13 @@ impl Outbox {
 
 /// Renders the "your password was changed" notice for `user`.
 pub fn password_changed_email(
+    product: &str,
     user: &User,
     changed_at: NaiveDateTime,
     public_url: &PublicUrl,
 ) -> Result<RenderedEmail, askama::Error> {
     PasswordChangedMail {
+        product,
         username: &user.username,
         changed_at,
         forgot_link: &public_url.join("/forgot-password"),
@@ -276,9 +291,9 @@ pub fn retry(
                 Some(newest) => DeadOutcome::Superseded(format!(
                     "superseded by message {newest}, a newer dead reset mail of the same account"
                 )),
-                None => conn.write(|conn| {
-                    requeue_dead(conn, &message, context, &outbox_handle.bodies, now)
-                })?,
+                None => {
+                    conn.write(|conn| requeue_dead(conn, &message, context, outbox_handle, now))?
+                }
             };
             match outcome {
                 DeadOutcome::Requeued => report.requeued += 1,
@@ -295,9 +310,10 @@ fn requeue_dead(
     conn: &mut DbConnection,
     message: &outbox::OutboxMessage,
     context: RetryContext<'_>,
-    bodies: &Sealer,
+    outbox: &Outbox,
     now: NaiveDateTime,
 ) -> Result<DeadOutcome, diesel::result::Error> {
+    let bodies = &outbox.bodies;
     let user = match message.user_id {
         Some(id) => {
             // The account's row first, as every token writer does: no second live token.
@@ -325,6 +341,7 @@ fn requeue_dead(
                 .create_token(conn, user, &ClientInfo::default(), false)?;
             expires_at = Some(created.expires_at);
             let mail = PasswordResetMail {
+                product: outbox.product(),
                 username: &user.username,
                 link: &created.link,
                 expires_at: created.expires_at,
@@ -342,7 +359,7 @@ fn requeue_dead(
         }
         (KIND_PASSWORD_CHANGED, Some(user)) => {
             let changed_at = user.password_changed_at.unwrap_or(message.created_at);
-            match password_changed_email(user, changed_at, context.public_url) {
+            match password_changed_email(outbox.product(), user, changed_at, context.public_url) {
                 Ok(content) => content,
                 Err(err) => return Ok(DeadOutcome::Skipped(format!("cannot render: {err}"))),
             }

@@ -54,6 +54,8 @@ pub struct ResetSettings {
     pub rules: PasswordRules,
     /// Origin of the emailed link.
     pub public_url: PublicUrl,
+    /// `LATCHKEY_RESET_URL`: the link with `{token}` in it, when the product has its own page.
+    pub reset_url: Option<String>,
     /// Reset mails allowed per account and window (silent).
     pub mails_per_account: Option<Rate>,
     /// Whether a presented code names its account (number codes).
@@ -499,22 +501,32 @@ impl ResetService {
         })
     }
 
-    /// The emailed link for `token`. A number code's link also names its account
-    /// (`?email=…`), so the page checks the code against that account's token alone.
+    /// The emailed link for `token`: `LATCHKEY_RESET_URL` with the token in place of
+    /// `{token}`, else Latchkey's own page. A number code's link also names its account
+    /// (`email` in the query, before any `#fragment`), so the page (Latchkey's or the product's)
+    /// checks the code against that account's token alone.
     fn link_for(&self, token: &str, user: &User) -> String {
-        let path = format!("/reset-password/{token}");
+        let link = match &self.settings.reset_url {
+            Some(template) => template.replace("{token}", token),
+            None => self
+                .settings
+                .public_url
+                .join(&format!("/reset-password/{token}")),
+        };
         let account = match self.settings.lookup_field {
             LookupField::Email => &user.email,
             LookupField::Username => &user.username,
         };
         match self.settings.account_binding {
-            AccountBinding::Ignored => self.settings.public_url.join(&path),
-            AccountBinding::Accepted | AccountBinding::Required => {
-                let query: String = url::form_urlencoded::Serializer::new(String::new())
-                    .append_pair("email", account)
-                    .finish();
-                self.settings.public_url.join(&format!("{path}?{query}"))
-            }
+            AccountBinding::Ignored => link,
+            AccountBinding::Accepted | AccountBinding::Required => match url::Url::parse(&link) {
+                Ok(mut url) => {
+                    url.query_pairs_mut().append_pair("email", account);
+                    url.to_string()
+                }
+                // Checked at start-up: the link is an absolute URL.
+                Err(_) => link,
+            },
         }
     }
 
@@ -544,8 +556,13 @@ impl ResetService {
         user: &User,
         at: NaiveDateTime,
     ) -> Result<(), ConfirmError> {
-        let content = outbox::password_changed_email(user, at, &self.settings.public_url)
-            .map_err(|err| ConfirmError::Hook(err.into()))?;
+        let content = outbox::password_changed_email(
+            self.outbox.product(),
+            user,
+            at,
+            &self.settings.public_url,
+        )
+        .map_err(|err| ConfirmError::Hook(err.into()))?;
         self.outbox
             .enqueue(
                 conn,

@@ -58,8 +58,13 @@ async fn enqueue_for(
         .create_user(username, &format!("{username}@example.com"))
         .await;
     app.blocking(move |state| {
-        let content =
-            password_changed_email(&user, latchkey::db::now(), &state.config.public_url).unwrap();
+        let content = password_changed_email(
+            "Latchkey",
+            &user,
+            latchkey::db::now(),
+            &state.config.public_url,
+        )
+        .unwrap();
         let mut conn = state.db.get().unwrap();
         let ids = conn
             .write(|conn| {
@@ -95,7 +100,7 @@ async fn a_queued_message_is_delivered_as_multipart_with_its_message_id(backend:
     assert_eq!(message.mail_from, "no-reply@localhost");
     assert_eq!(
         message.header("Subject").unwrap(),
-        "Your password was changed"
+        "Your Latchkey password was changed"
     );
     assert_eq!(message.header("To").unwrap(), "alice@example.com");
     assert!(message

@@ -8,6 +8,7 @@ use secrecy::SecretString;
 
 use super::login::{EXPIRED_FORM, TOO_MANY};
 use super::session::{current_user, log_in};
+use super::site::Site;
 use super::{read_form, redirect, render, retry_after, PageError};
 use crate::db::users::User;
 use crate::http::client::client_info;
@@ -19,6 +20,7 @@ use crate::services::credentials::Keep;
 #[derive(Template)]
 #[template(path = "pages/account.html")]
 struct AccountPage {
+    site: Site,
     csrf_token: String,
     username: String,
     email: String,
@@ -28,6 +30,7 @@ struct AccountPage {
 #[derive(Template)]
 #[template(path = "pages/change_password.html")]
 struct ChangePasswordPage {
+    site: Site,
     csrf_token: String,
     old_errors: Vec<String>,
     password_errors: Vec<String>,
@@ -36,8 +39,9 @@ struct ChangePasswordPage {
 }
 
 impl ChangePasswordPage {
-    fn blank(session: &Session, error: Option<&'static str>) -> Self {
+    fn blank(site: Site, session: &Session, error: Option<&'static str>) -> Self {
         Self {
+            site,
             csrf_token: csrf::token(session),
             old_errors: Vec::new(),
             password_errors: Vec::new(),
@@ -61,7 +65,11 @@ async fn require_user(
 ) -> Result<Result<User, HttpResponse>, PageError> {
     Ok(match current_user(state, session).await? {
         Some(user) => Ok(user),
-        None => Err(redirect(&format!("/login?next={path}"))),
+        None => {
+            let site = Site::of(&state.config);
+            let login = site.link("/login");
+            Err(redirect(&format!("{login}?next={}", site.link(path))))
+        }
     })
 }
 
@@ -76,6 +84,7 @@ pub async fn account(
         Err(to_login) => return Ok(to_login),
     };
     let page = AccountPage {
+        site: Site::of(&state.config),
         csrf_token: csrf::token(&session),
         username: user.username,
         email: user.email,
@@ -94,7 +103,10 @@ pub async fn password_form(
 ) -> Result<HttpResponse, PageError> {
     Ok(
         match require_user(&state, &session, "/account/password").await? {
-            Ok(_) => render(StatusCode::OK, &ChangePasswordPage::blank(&session, None)),
+            Ok(_) => render(
+                StatusCode::OK,
+                &ChangePasswordPage::blank(Site::of(&state.config), &session, None),
+            ),
             Err(to_login) => to_login,
         },
     )
@@ -116,7 +128,7 @@ pub async fn change_password(
     if csrf::verify(&session, &req, &form.text(csrf::FIELD)).is_err() {
         return Ok(render(
             StatusCode::FORBIDDEN,
-            &ChangePasswordPage::blank(&session, Some(EXPIRED_FORM)),
+            &ChangePasswordPage::blank(Site::of(&state.config), &session, Some(EXPIRED_FORM)),
         ));
     }
     let client = client_info(&req, &state.config);
@@ -138,10 +150,12 @@ pub async fn change_password(
                 ..user
             };
             log_in(&session, &changed)?;
-            Ok(redirect("/account?changed=1"))
+            Ok(redirect(
+                &Site::of(&state.config).link("/account?changed=1"),
+            ))
         }
         Err(ChangeError::Invalid(problems)) => {
-            let mut page = ChangePasswordPage::blank(&session, None);
+            let mut page = ChangePasswordPage::blank(Site::of(&state.config), &session, None);
             page.old_errors
                 .extend(problems.old_password.map(str::to_owned));
             page.confirm_errors
@@ -152,7 +166,7 @@ pub async fn change_password(
         Err(ChangeError::Throttled(wait)) => {
             let page = render(
                 StatusCode::TOO_MANY_REQUESTS,
-                &ChangePasswordPage::blank(&session, Some(TOO_MANY)),
+                &ChangePasswordPage::blank(Site::of(&state.config), &session, Some(TOO_MANY)),
             );
             Ok(retry_after(page, wait.as_secs().max(1)))
         }

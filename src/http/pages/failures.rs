@@ -9,6 +9,9 @@
 //!   is the database. The service recovers by itself: the next request tries the database again.
 //! * A query string the page's extractor cannot read (a parameter given twice, bad
 //!   percent-encoding) is the `400` page ([`query_config`]), as is an unreadable path parameter.
+//! * [`ResponseError`] has no configuration at hand, so it renders with Latchkey's defaults;
+//!   [`storage_failures_as_pages`], around every page, renders the page again for this
+//!   deployment (its path prefix and product name), so every link on it still works.
 
 use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
@@ -18,16 +21,22 @@ use actix_web::middleware::Next;
 use actix_web::{web, HttpResponse, ResponseError};
 use askama::Template;
 
+use super::site::Site;
+use crate::http::AppState;
+
 #[derive(Template)]
 #[template(path = "pages/error.html")]
 struct ErrorPage<'a> {
+    site: &'a Site,
     title: &'a str,
     message: &'a str,
 }
 
 #[derive(Template)]
 #[template(path = "pages/unavailable.html")]
-struct UnavailablePage;
+struct UnavailablePage<'a> {
+    site: &'a Site,
+}
 
 /// A failure that ends in an error page rather than a form.
 #[derive(Debug)]
@@ -97,6 +106,13 @@ impl ResponseError for PageError {
     }
 
     fn error_response(&self) -> HttpResponse {
+        self.page(&Site::fallback())
+    }
+}
+
+impl PageError {
+    /// The error page for `site`.
+    pub fn page(&self, site: &Site) -> HttpResponse {
         let (title, message) = match self {
             Self::BadRequest => ("Something was wrong with the form", "Please go back and try again."),
             Self::BadAddress => (
@@ -112,8 +128,13 @@ impl ResponseError for PageError {
             Self::Internal => ("Something went wrong", "We could not complete this. Please try again later."),
         };
         let rendered = match self {
-            Self::Unavailable => UnavailablePage.render(),
-            _ => ErrorPage { title, message }.render(),
+            Self::Unavailable => UnavailablePage { site }.render(),
+            _ => ErrorPage {
+                site,
+                title,
+                message,
+            }
+            .render(),
         };
         let html = rendered.unwrap_or_else(|_| message.to_owned());
         let mut response = HttpResponse::build(self.status_code());
@@ -129,16 +150,16 @@ impl ResponseError for PageError {
 
 /// Query strings of pages: one that cannot be read is the `400` page, not actix's plain text.
 pub fn query_config() -> web::QueryConfig {
-    web::QueryConfig::default().error_handler(|err, _req| {
+    web::QueryConfig::default().error_handler(|err, req| {
         tracing::debug!(error = %err, "unreadable query string");
-        InternalError::from_response(err, PageError::BadAddress.error_response()).into()
+        InternalError::from_response(err, PageError::BadAddress.page(&site_of(req))).into()
     })
 }
 
 /// Path parameters of pages: one that cannot be read is the `400` page.
 pub fn path_config() -> web::PathConfig {
-    web::PathConfig::default().error_handler(|err, _req| {
-        InternalError::from_response(err, PageError::BadAddress.error_response()).into()
+    web::PathConfig::default().error_handler(|err, req| {
+        InternalError::from_response(err, PageError::BadAddress.page(&site_of(req))).into()
     })
 }
 
@@ -152,15 +173,39 @@ pub async fn storage_failures_as_pages(
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
     let request = req.request().clone();
+    let site = site_of(&request);
     match next.call(req).await {
-        Ok(response) => Ok(response.map_into_boxed_body()),
+        Ok(response) => {
+            let failed = response
+                .response()
+                .error()
+                .and_then(|err| err.as_error::<PageError>())
+                .map(|err| err.page(&site));
+            Ok(match failed {
+                Some(mut page) => {
+                    // The session's cookie (a renewed or ended session) still goes out.
+                    for cookie in response.headers().get_all(header::SET_COOKIE) {
+                        page.headers_mut()
+                            .append(header::SET_COOKIE, cookie.clone());
+                    }
+                    ServiceResponse::new(request, page)
+                }
+                None => response.map_into_boxed_body(),
+            })
+        }
         Err(err) if err.as_response_error().status_code().is_server_error() => {
             tracing::warn!(error = %err, "session storage failed; answering the 503 page");
             Ok(ServiceResponse::new(
                 request,
-                PageError::Unavailable.error_response(),
+                PageError::Unavailable.page(&site),
             ))
         }
         Err(err) => Err(err),
     }
+}
+
+/// The site of the application serving `req`.
+fn site_of(req: &actix_web::HttpRequest) -> Site {
+    req.app_data::<web::Data<AppState>>()
+        .map_or_else(Site::fallback, |state| Site::of(&state.config))
 }

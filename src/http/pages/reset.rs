@@ -15,6 +15,7 @@ use askama::Template;
 use secrecy::SecretString;
 
 use super::login::EXPIRED_FORM;
+use super::site::Site;
 use super::{read_form, redirect, render, PageError};
 use crate::config::AccountBinding;
 use crate::http::client::{client_info, limit_key};
@@ -83,6 +84,7 @@ fn kept_token(state: &AppState, session: &Session) -> Option<String> {
 #[derive(Template)]
 #[template(path = "pages/forgot_password.html")]
 struct ForgotPage {
+    site: Site,
     csrf_token: String,
     email: String,
     email_errors: Vec<String>,
@@ -92,12 +94,14 @@ struct ForgotPage {
 #[derive(Template)]
 #[template(path = "pages/check_inbox.html")]
 struct CheckInboxPage {
+    site: Site,
     lifetime: String,
 }
 
 #[derive(Template)]
 #[template(path = "pages/reset_password.html")]
 struct ResetPage {
+    site: Site,
     csrf_token: String,
     min_length: usize,
     password_errors: Vec<String>,
@@ -107,27 +111,41 @@ struct ResetPage {
 
 #[derive(Template)]
 #[template(path = "pages/link_invalid.html")]
-struct LinkInvalidPage;
+struct LinkInvalidPage {
+    site: Site,
+}
+
+impl LinkInvalidPage {
+    fn of(state: &AppState) -> Self {
+        Self {
+            site: Site::of(&state.config),
+        }
+    }
+}
 
 #[derive(Template)]
 #[template(path = "pages/password_reset_done.html")]
-struct ResetDonePage;
+struct ResetDonePage {
+    site: Site,
+}
 
 /// `GET /forgot-password`.
-pub async fn forgot_form(session: Session) -> HttpResponse {
+pub async fn forgot_form(state: web::Data<AppState>, session: Session) -> HttpResponse {
     render(
         StatusCode::OK,
-        &forgot_page(&session, String::new(), Vec::new(), None),
+        &forgot_page(&state, &session, String::new(), Vec::new(), None),
     )
 }
 
 fn forgot_page(
+    state: &AppState,
     session: &Session,
     email: String,
     email_errors: Vec<String>,
     error: Option<&'static str>,
 ) -> ForgotPage {
     ForgotPage {
+        site: Site::of(&state.config),
         csrf_token: csrf::token(session),
         email,
         email_errors,
@@ -147,7 +165,7 @@ pub async fn forgot(
     if csrf::verify(&session, &req, &form.text(csrf::FIELD)).is_err() {
         return Ok(render(
             StatusCode::FORBIDDEN,
-            &forgot_page(&session, typed, Vec::new(), Some(EXPIRED_FORM)),
+            &forgot_page(&state, &session, typed, Vec::new(), Some(EXPIRED_FORM)),
         ));
     }
     let client = client_info(&req, &state.config);
@@ -160,7 +178,7 @@ pub async fn forgot(
     let identifier = match parsed {
         Ok(identifier) => identifier,
         Err(message) => {
-            let page = forgot_page(&session, typed, vec![message], None);
+            let page = forgot_page(&state, &session, typed, vec![message], None);
             return Ok(render(StatusCode::BAD_REQUEST, &page));
         }
     };
@@ -168,6 +186,7 @@ pub async fn forgot(
         Ok(()) => Ok(render(
             StatusCode::OK,
             &CheckInboxPage {
+                site: Site::of(&state.config),
                 lifetime: crate::email::templates::format_lifetime(state.config.reset.token_ttl),
             },
         )),
@@ -185,7 +204,7 @@ pub async fn reset_link(
     token: web::Path<String>,
 ) -> Result<HttpResponse, PageError> {
     let Ok(account) = link_account(&state, &req) else {
-        return Ok(render(StatusCode::NOT_FOUND, &LinkInvalidPage));
+        return Ok(render(StatusCode::NOT_FOUND, &LinkInvalidPage::of(&state)));
     };
     let client = client_info(&req, &state.config);
     state
@@ -193,7 +212,7 @@ pub async fn reset_link(
         .token_check(limit_key(&client), account.is_some())?;
     let token = token.into_inner();
     if !state.reset.could_be_token(&token) {
-        return Ok(render(StatusCode::NOT_FOUND, &LinkInvalidPage));
+        return Ok(render(StatusCode::NOT_FOUND, &LinkInvalidPage::of(&state)));
     }
     let (typed, identifier) = account.unzip();
     let presented = PresentedToken {
@@ -212,9 +231,9 @@ pub async fn reset_link(
                     None => drop(session.remove(RESET_ACCOUNT)),
                 }
             }
-            Ok(redirect("/reset-password"))
+            Ok(redirect(&Site::of(&state.config).link("/reset-password")))
         }
-        Err(TokenError::Invalid) => Ok(render(StatusCode::NOT_FOUND, &LinkInvalidPage)),
+        Err(TokenError::Invalid) => Ok(render(StatusCode::NOT_FOUND, &LinkInvalidPage::of(&state))),
         Err(TokenError::Database(err)) => Err(err.into()),
     }
 }
@@ -225,7 +244,7 @@ pub async fn reset_form(
     session: Session,
 ) -> Result<HttpResponse, PageError> {
     let Some(presented) = kept_presented(&state, &session) else {
-        return Ok(render(StatusCode::NOT_FOUND, &LinkInvalidPage));
+        return Ok(render(StatusCode::NOT_FOUND, &LinkInvalidPage::of(&state)));
     };
     let reset = state.reset.clone();
     match blocking::run(move || reset.check_link(&presented)).await? {
@@ -235,7 +254,7 @@ pub async fn reset_form(
         )),
         Err(TokenError::Invalid) => {
             session.remove(RESET_TOKEN);
-            Ok(render(StatusCode::NOT_FOUND, &LinkInvalidPage))
+            Ok(render(StatusCode::NOT_FOUND, &LinkInvalidPage::of(&state)))
         }
         Err(TokenError::Database(err)) => Err(err.into()),
     }
@@ -249,6 +268,7 @@ fn reset_page(
     error: Option<&'static str>,
 ) -> ResetPage {
     ResetPage {
+        site: Site::of(&state.config),
         csrf_token: csrf::token(session),
         min_length: state.config.passwords.min_length,
         password_errors,
@@ -271,7 +291,7 @@ pub async fn reset(
         return Ok(render(StatusCode::FORBIDDEN, &page));
     }
     let Some(presented) = kept_presented(&state, &session) else {
-        return Ok(render(StatusCode::NOT_FOUND, &LinkInvalidPage));
+        return Ok(render(StatusCode::NOT_FOUND, &LinkInvalidPage::of(&state)));
     };
     let client = client_info(&req, &state.config);
     state
@@ -293,11 +313,16 @@ pub async fn reset(
     match blocking::run(move || reset.confirm(&presented, password, &client)).await? {
         Ok(()) => {
             session.purge();
-            Ok(render(StatusCode::OK, &ResetDonePage))
+            Ok(render(
+                StatusCode::OK,
+                &ResetDonePage {
+                    site: Site::of(&state.config),
+                },
+            ))
         }
         Err(ConfirmError::InvalidToken) => {
             session.remove(RESET_TOKEN);
-            Ok(render(StatusCode::NOT_FOUND, &LinkInvalidPage))
+            Ok(render(StatusCode::NOT_FOUND, &LinkInvalidPage::of(&state)))
         }
         Err(ConfirmError::WeakPassword(violations)) => {
             let messages = violations.iter().map(ToString::to_string).collect();
