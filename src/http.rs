@@ -38,8 +38,8 @@ pub fn routes(state: &AppState) -> impl FnOnce(&mut web::ServiceConfig) {
         let mut site = web::scope(config.public_url.prefix())
             .route("/healthz", web::get().to(api::health::health))
             .service(
-                api.wrap(from_fn(cors::preflight_no_content))
-                    .wrap(Condition::new(cors::enabled(config), cors::cors(config))),
+                api.wrap(Condition::new(cors::enabled(config), cors::cors(config)))
+                    .wrap(from_fn(cors::preflight_no_content)),
             )
             .route(
                 "/static/app.css",

@@ -256,14 +256,6 @@ pub fn announce(config: &Config, bound: std::net::SocketAddr) {
         }
         crate::config::EmailBackend::Log => "log".to_owned(),
     };
-    tracing::info!(
-        public_url = config.public_url.as_str(),
-        bind = %bound,
-        database = %database,
-        email = %email,
-        trusted_proxies = %crate::http::client::describe(config),
-        "latchkey is listening"
-    );
     if let Some(port) = loopback_port(config) {
         if port != bound.port() {
             tracing::warn!(
@@ -275,6 +267,14 @@ pub fn announce(config: &Config, bound: std::net::SocketAddr) {
             );
         }
     }
+    tracing::info!(
+        public_url = config.public_url.as_str(),
+        bind = %bound,
+        database = %database,
+        email = %email,
+        trusted_proxies = %crate::http::client::describe(config),
+        "latchkey is listening"
+    );
 }
 
 /// The port of the public URL when its host is a loopback address (`127.0.0.1`, `[::1]`,

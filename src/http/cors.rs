@@ -45,7 +45,7 @@ pub fn cors(config: &Config) -> Cors {
 }
 
 /// Around [`cors`]: an accepted preflight is `204 No Content` (actix-cors says `200`), with the
-/// method and header lists in a fixed order.
+/// method and header lists in a fixed order; an answer to a refused origin keeps no CORS header.
 pub async fn preflight_no_content(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
@@ -58,6 +58,18 @@ pub async fn preflight_no_content(
     let accepted = response
         .headers()
         .contains_key(header::ACCESS_CONTROL_ALLOW_ORIGIN);
+    if !accepted {
+        // actix-cors adds its exposed-headers list even for an origin it refused.
+        let headers = response.headers_mut();
+        let cors: Vec<_> = headers
+            .keys()
+            .filter(|name| name.as_str().starts_with("access-control-"))
+            .cloned()
+            .collect();
+        for name in cors {
+            headers.remove(name);
+        }
+    }
     if preflight && accepted && response.status() == StatusCode::OK {
         *response.response_mut().status_mut() = StatusCode::NO_CONTENT;
         let headers = response.headers_mut();

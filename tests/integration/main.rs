@@ -22,6 +22,7 @@ mod number_codes;
 mod outbox;
 mod pages;
 mod password_reset;
+mod product;
 mod races;
 mod reset_package;
 mod serve_binary;
