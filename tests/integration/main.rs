@@ -18,6 +18,7 @@ mod hostile_smtp;
 mod identity;
 mod many_instances;
 mod migrations;
+mod nginx;
 mod number_codes;
 mod outbox;
 mod pages;
