@@ -67,6 +67,18 @@ pub fn routes(state: &AppState) -> impl FnOnce(&mut web::ServiceConfig) {
             )
             .configure(pages)
             .default_service(web::to(api::not_found));
+        let prefix = config.public_url.prefix().to_owned();
+        if !prefix.is_empty() {
+            // `/auth` itself is the start page's address without its slash.
+            let start = format!("{prefix}/");
+            cfg.route(
+                &prefix,
+                pages::readable().to(move || {
+                    let start = start.clone();
+                    async move { pages::redirect(&start) }
+                }),
+            );
+        }
         cfg.service(site).default_service(web::to(api::not_found));
     }
 }

@@ -455,6 +455,8 @@ async fn every_route_link_form_and_asset_lives_under_the_public_url_path(backend
     assert_eq!(browser.get("/auth/static/app.css").await.status, 200);
     let home = browser.get("/auth/").await;
     assert_eq!(home.location(), "/auth/login");
+    let bare = browser.get("/auth").await;
+    assert_eq!(bare.location(), "/auth/");
     let account = browser.get("/auth/account").await;
     assert_eq!(account.location(), "/auth/login?next=/auth/account");
 
