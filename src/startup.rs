@@ -136,6 +136,7 @@ impl Application {
                 .app_data(server_state.clone())
                 .wrap(http::security_headers::headers(
                     &server_state.config.public_url,
+                    &server_state.config.product.allowed_return_origins,
                 ))
                 .wrap(http::access_log::logger())
                 .configure(http::routes(&server_state))

@@ -568,6 +568,17 @@ async fn absolute_next_goes_only_to_allowed_origins_after_login_and_logout(backe
         };
         assert_eq!(logout.location(), lands, "logout next={next}");
     }
+    // Browsers check a form's redirect against form-action: the listed origins are in it,
+    // and nothing else is loosened.
+    let csp = app.get("/login").await.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        csp.ends_with("form-action 'self' https://app.example.com http://localhost:3000"),
+        "{csp}"
+    );
+    assert!(csp.contains("default-src 'self';"), "{csp}");
     // The same next without the variable is ignored, as before.
     let plain = app
         .sibling(&[("LATCHKEY_ALLOWED_RETURN_ORIGINS", "")])
