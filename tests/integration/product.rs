@@ -262,6 +262,37 @@ async fn forward_auth_answers_for_a_session_or_a_bearer_token(backend: Backend) 
         .cookies
         .insert("latchkey_session".to_owned(), "forged".to_owned());
     assert_refused(&stranger.verify("", &[]).await);
+    // Identity headers carry the stored values byte for byte, non-ASCII included.
+    app.blocking(|state| {
+        use latchkey::domain::{EmailAddress, PasswordRules, Username};
+        use latchkey::services::users::{create_user, NewAccount};
+        let account = NewAccount {
+            username: Username::parse("Zoë").unwrap(),
+            email: EmailAddress::parse("zoe@exämple.com").unwrap(),
+            password: Some(ALICE_PASSWORD.into()),
+        };
+        create_user(
+            &state.db,
+            &state.hasher,
+            PasswordRules { min_length: 12 },
+            account,
+        )
+        .unwrap()
+    })
+    .await;
+    let mut zoe = Browser::new(&app);
+    assert_eq!(zoe.log_in("", "Zoë", ALICE_PASSWORD, "").await.status, 303);
+    let page = zoe.verify("", &[]).await;
+    assert_eq!(page.status, 200);
+    assert_eq!(
+        page.headers["x-latchkey-username"].as_bytes(),
+        "Zoë".as_bytes()
+    );
+    assert_eq!(
+        page.headers["x-latchkey-email"].as_bytes(),
+        "zoe@exämple.com".as_bytes()
+    );
+
     // The endpoint reads; it does not accept writes.
     let post = browser.send(Method::POST, "/auth/verify", None, &[]).await;
     assert_eq!(post.status, 405);
