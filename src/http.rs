@@ -63,6 +63,7 @@ pub fn routes(state: &AppState) -> impl FnOnce(&mut web::ServiceConfig) {
             .service(
                 web::resource("/auth/verify")
                     .wrap(pages::session_middleware(&state))
+                    .wrap(from_fn(pages::failures::storage_failures_as_pages))
                     .route(pages::readable().to(forward_auth::verify)),
             )
             .configure(pages)

@@ -13,6 +13,8 @@
 //!   its path) or on an origin of `LATCHKEY_ALLOWED_RETURN_ORIGINS`. nginx's `auth_request`
 //!   cannot pass a redirect on, so the nginx example sends none of those headers and turns the
 //!   `401` into the redirect with `error_page`.
+//! * The database out of reach: `503` (a session that cannot be loaded is the pages' `503`),
+//!   so the proxy refuses rather than lets anyone through.
 //! * Revocation (logout, log out everywhere, a password change or reset) deletes the session
 //!   row or outdates the password stamp, both read on every call: `401` at once, everywhere.
 

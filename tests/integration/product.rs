@@ -228,7 +228,51 @@ async fn forward_auth_answers_for_a_session_or_a_bearer_token(backend: Backend) 
     let head = browser.send(Method::HEAD, "/auth/verify", None, &[]).await;
     assert_alice(&head, alice);
 
-    // Reading the session changes nothing: an inactive account is refused, and the same
+    // It moves the session's idle clock, and nothing else of the session.
+    let before = app
+        .blocking(|state| {
+            use diesel::prelude::*;
+            use latchkey::db::schema::sessions;
+            let mut conn = state.db.get().unwrap();
+            let soon = latchkey::db::now() + chrono::Duration::minutes(5);
+            diesel::update(sessions::table)
+                .set(sessions::expires_at.eq(soon))
+                .execute(&mut *conn)
+                .unwrap();
+            sessions::table
+                .select((sessions::key_hash, sessions::state, sessions::created_at))
+                .load::<(String, String, chrono::NaiveDateTime)>(&mut *conn)
+                .unwrap()
+        })
+        .await;
+    assert_alice(&browser.verify("", &[]).await, alice);
+    let (after, expiry) = app
+        .blocking(|state| {
+            use diesel::prelude::*;
+            use latchkey::db::schema::sessions;
+            let mut conn = state.db.get().unwrap();
+            let rows = sessions::table
+                .select((sessions::key_hash, sessions::state, sessions::created_at))
+                .load::<(String, String, chrono::NaiveDateTime)>(&mut *conn)
+                .unwrap();
+            let expiry: chrono::NaiveDateTime = sessions::table
+                .select(diesel::dsl::max(sessions::expires_at))
+                .first::<Option<chrono::NaiveDateTime>>(&mut *conn)
+                .unwrap()
+                .unwrap();
+            (rows, expiry)
+        })
+        .await;
+    assert_eq!(
+        before, after,
+        "verify changed a session beyond its idle clock"
+    );
+    assert!(
+        expiry > latchkey::db::now() + chrono::Duration::minutes(25),
+        "the idle clock was not moved: {expiry}"
+    );
+
+    // Reading the session changes nothing else: an inactive account is refused, and the same
     // session is good again once the account is active.
     let rows = session_rows(&app).await;
     app.blocking(|state| latchkey::services::users::set_active(&state.db, "alice", false).unwrap())
