@@ -450,6 +450,22 @@ mod tests {
     }
 
     #[test]
+    fn the_cookie_domain_must_cover_the_public_host() {
+        let ok = config(&[
+            ("LATCHKEY_PUBLIC_URL", "https://auth.example.com"),
+            ("LATCHKEY_COOKIE_DOMAIN", ".Example.com"),
+        ])
+        .unwrap();
+        assert_eq!(ok.product.cookie_domain.as_deref(), Some("example.com"));
+        let err = config(&[
+            ("LATCHKEY_PUBLIC_URL", "https://auth.example.com"),
+            ("LATCHKEY_COOKIE_DOMAIN", "ample.com"),
+        ])
+        .unwrap_err();
+        assert_eq!(err.variable, "LATCHKEY_COOKIE_DOMAIN");
+    }
+
+    #[test]
     fn cors_refuses_the_wildcard() {
         let err = config(&[("LATCHKEY_CORS_ORIGINS", "https://a.test, *")]).unwrap_err();
         assert_eq!(err.variable, "LATCHKEY_CORS_ORIGINS");

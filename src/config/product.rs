@@ -47,7 +47,19 @@ impl ProductConfig {
         };
         Ok(Self {
             cookie_domain: vars.parse("LATCHKEY_COOKIE_DOMAIN", None, |raw| {
-                parse_cookie_domain(raw).map(Some)
+                let domain = parse_cookie_domain(raw)?;
+                // Browsers drop a cookie whose Domain does not cover the host that set it.
+                let host = url::Url::parse(public_url.as_str())
+                    .ok()
+                    .and_then(|url| url.host_str().map(str::to_owned))
+                    .unwrap_or_default();
+                if host == domain || host.ends_with(&format!(".{domain}")) {
+                    Ok(Some(domain))
+                } else {
+                    Err(format!(
+                        "the host of LATCHKEY_PUBLIC_URL ({host}) or a parent domain of it"
+                    ))
+                }
             })?,
             cookie_path: vars.parse("LATCHKEY_COOKIE_PATH", default_path, parse_cookie_path)?,
             allowed_return_origins: vars.parse(

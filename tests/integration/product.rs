@@ -654,6 +654,21 @@ async fn absolute_next_goes_only_to_allowed_origins_after_login_and_logout(backe
         "{csp}"
     );
     assert!(csp.contains("default-src 'self';"), "{csp}");
+    // Shared across subdomains: the cookie names the parent domain.
+    let shared = app
+        .sibling(&[
+            ("LATCHKEY_PUBLIC_URL", "http://auth.example.test"),
+            ("LATCHKEY_COOKIE_DOMAIN", "example.test"),
+        ])
+        .await;
+    let mut browser = Browser::new(&shared);
+    browser.log_in("", "alice", ALICE_PASSWORD, "").await;
+    let cookie = browser.set_cookies.last().unwrap().clone();
+    assert!(cookie.contains("Domain=example.test"), "{cookie}");
+    assert!(cookie.contains("Path=/"), "{cookie}");
+    let mut no_domain = Browser::new(&app);
+    no_domain.log_in("", "alice", ALICE_PASSWORD, "").await;
+    assert!(!no_domain.set_cookies.last().unwrap().contains("Domain"));
     // The same next without the variable is ignored, as before.
     let plain = app
         .sibling(&[("LATCHKEY_ALLOWED_RETURN_ORIGINS", "")])
