@@ -88,9 +88,10 @@ pub fn run(cli: Cli, config: Config) -> anyhow::Result<()> {
 
 fn serve(config: Config, migrate: bool) -> anyhow::Result<()> {
     actix_web::rt::System::new().block_on(async move {
-        let client_ip = crate::http::client::describe(&config);
+        crate::startup::warn_about_unknown_variables(&config, std::env::vars().map(|(k, _)| k));
+        let announce = config.clone();
         let app = Application::build(config, migrate).await?;
-        tracing::info!(address = %app.address(), %client_ip, "latchkey is listening");
+        crate::startup::announce(&announce, app.address());
         app.run_until_stopped()
             .await
             .context("the HTTP server failed")
@@ -143,7 +144,7 @@ fn reset_service(config: &Config, db: Db) -> anyhow::Result<ResetService> {
         keys.reset_tokens.clone(),
         reset_token::from_config(config.reset.token_generator),
         Arc::new(DefaultResetHooks),
-        Outbox::new(composer, keys.outbox_bodies.clone()),
+        Outbox::new(composer, keys.outbox_bodies.clone()).for_product(&config.product.product_name),
         reset_settings(config, &keys),
     ))
 }

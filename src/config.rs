@@ -50,11 +50,20 @@
 //! | `LATCHKEY_AUDIT_RETENTION` | `90d` |
 //! | `LATCHKEY_WEBHOOK_URL` / `LATCHKEY_WEBHOOK_SECRET` | unset (the secret is required with the URL) |
 //! | `LATCHKEY_RESET_DELIVERY` | `email` (`webhook`, `both`) |
+//! | `LATCHKEY_COOKIE_DOMAIN` | unset (host-only session cookie) |
+//! | `LATCHKEY_COOKIE_PATH` | the public URL's path (`/` at the root) |
+//! | `LATCHKEY_ALLOWED_RETURN_ORIGINS` | none (an absolute `next` is ignored) |
+//! | `LATCHKEY_RESET_URL` | `{LATCHKEY_PUBLIC_URL}/reset-password/{token}` |
+//! | `LATCHKEY_PRODUCT_NAME` | `Latchkey` |
+//! | `LATCHKEY_THEME_CSS` | unset (no `/static/theme.css`) |
+//! | `LATCHKEY_STATIC_DIR` | unset (nothing else under `/static/`) |
+//! | `LATCHKEY_CORS_ORIGINS` | none (no CORS headers) |
 
 mod database_url;
 mod languages;
 mod limits;
 mod notices;
+mod product;
 mod proxies;
 mod sections;
 pub mod values;
@@ -63,12 +72,15 @@ pub use database_url::DatabaseUrl;
 pub use languages::LanguageConfig;
 pub use limits::RateLimits;
 pub use notices::{NoticeConfig, ResetDelivery, WebhookConfig};
+pub use product::{origin_of, ProductConfig};
 pub use proxies::TrustedProxies;
 pub use sections::{
     AccountBinding, Argon2Cost, EmailBackend, EmailConfig, LogConfig, LogFormat, LookupField,
     PasswordPolicy, ResetConfig, TokenGeneratorConfig,
 };
 
+use std::cell::RefCell;
+use std::collections::BTreeSet;
 use std::net::{SocketAddr, ToSocketAddrs};
 use std::time::Duration;
 
@@ -116,7 +128,22 @@ pub struct Config {
     pub languages: LanguageConfig,
     /// Security notices, the audit log and webhooks.
     pub notices: NoticeConfig,
+    /// How Latchkey plugs into the product around it (cookie reach, `next`, links, name, look,
+    /// CORS).
+    pub product: ProductConfig,
+    /// Every variable name this configuration knows, to name a likely typo at start-up.
+    known_variables: BTreeSet<String>,
 }
+
+/// Variables read only under some settings (the generator's bounds, the number-code binding):
+/// known even when this configuration did not ask for them.
+const SOMETIMES_READ: [&str; 5] = [
+    "LATCHKEY_TOKEN_MIN_LENGTH",
+    "LATCHKEY_TOKEN_MAX_LENGTH",
+    "LATCHKEY_TOKEN_MIN_NUMBER",
+    "LATCHKEY_TOKEN_MAX_NUMBER",
+    "LATCHKEY_NUMBER_TOKEN_REQUIRES_EMAIL",
+];
 
 /// An invalid configuration value: the one line start-up prints before exiting.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -129,11 +156,16 @@ pub struct ConfigError {
 }
 
 /// Reads one variable; empty values count as unset so `FOO=` in `.env` means "default".
-pub(crate) struct Vars<'a>(&'a dyn Fn(&str) -> Option<String>);
+/// Remembers every name asked for: those are the variables Latchkey knows.
+pub(crate) struct Vars<'a>(
+    &'a dyn Fn(&str) -> Option<String>,
+    RefCell<BTreeSet<String>>,
+);
 
 impl Vars<'_> {
     /// The raw value, if set and not empty.
     pub(crate) fn raw(&self, name: &str) -> Option<String> {
+        self.1.borrow_mut().insert(name.to_owned());
         (self.0)(name).filter(|value| !value.trim().is_empty())
     }
 
@@ -163,7 +195,7 @@ impl Config {
     /// Reads variables through `lookup`, so tests can configure an app without touching the
     /// process environment.
     pub fn from_vars(lookup: &dyn Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
-        let vars = Vars(lookup);
+        let vars = Vars(lookup, RefCell::default());
         let client_ip_header = vars.parse("LATCHKEY_CLIENT_IP_HEADER", None, parse_header_name)?;
         let trusted_proxies = vars.parse(
             "LATCHKEY_TRUSTED_PROXIES",
@@ -176,7 +208,13 @@ impl Config {
                 Some(_) => TrustedProxies::parse(raw),
             },
         )?;
-        Ok(Self {
+        let public_url = vars.parse(
+            "LATCHKEY_PUBLIC_URL",
+            PublicUrl::default_local(),
+            PublicUrl::parse,
+        )?;
+        let product = ProductConfig::from_vars(&vars, &public_url)?;
+        let mut config = Self {
             database_url: vars.parse(
                 "DATABASE_URL",
                 DatabaseUrl::Sqlite("latchkey.db".into()),
@@ -195,11 +233,7 @@ impl Config {
                 std::thread::available_parallelism().map_or(2, usize::from),
                 |raw| values::integer_in(raw, 1, 256),
             )?,
-            public_url: vars.parse(
-                "LATCHKEY_PUBLIC_URL",
-                PublicUrl::default_local(),
-                PublicUrl::parse,
-            )?,
+            public_url: public_url.clone(),
             secret_key: vars.parse("LATCHKEY_SECRET_KEY", None, |raw| {
                 SecretKey::from_base64(raw).map(Some)
             })?,
@@ -222,7 +256,21 @@ impl Config {
             limits: RateLimits::from_vars(&vars)?,
             languages: LanguageConfig::from_vars(&vars)?,
             notices: NoticeConfig::from_vars(&vars)?,
-        })
+            product,
+            known_variables: BTreeSet::new(),
+        };
+        let mut known = vars.1.take();
+        known.extend(SOMETIMES_READ.iter().map(|name| (*name).to_owned()));
+        config.known_variables = known;
+        Ok(config)
+    }
+
+    /// The `LATCHKEY_*` names among `set` that no setting reads: a likely typo, named at
+    /// start-up so a misspelt variable does not silently keep its default.
+    pub fn unknown_variables(&self, set: impl IntoIterator<Item = String>) -> Vec<String> {
+        set.into_iter()
+            .filter(|name| name.starts_with("LATCHKEY_") && !self.known_variables.contains(name))
+            .collect()
     }
 }
 
@@ -255,7 +303,8 @@ fn parse_header_name(raw: &str) -> Result<Option<String>, String> {
     }
 }
 
-/// The public origin (`scheme://host[:port]`, no trailing slash) that links are built from.
+/// The public URL (`scheme://host[:port][/path]`, no trailing slash) that links are built from.
+/// Its path, if any, is the prefix every route lives under.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PublicUrl(String);
 
@@ -266,13 +315,22 @@ impl PublicUrl {
 
     /// Accepts an absolute http(s) URL without query or fragment; a path prefix is kept.
     pub fn parse(raw: &str) -> Result<Self, String> {
-        let expected = || "an absolute http:// or https:// URL without query string".to_owned();
+        let expected = || {
+            "an absolute http:// or https:// URL without query string \
+             (a path may only use letters, digits and - . _ ~ /)"
+                .to_owned()
+        };
         let url = url::Url::parse(raw).map_err(|_| expected())?;
         let valid = matches!(url.scheme(), "http" | "https")
             && url.host().is_some()
             && url.query().is_none()
             && url.fragment().is_none()
-            && url.username().is_empty();
+            && url.username().is_empty()
+            && !url.path().contains("//")
+            && url
+                .path()
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"-._~/".contains(&b));
         if !valid {
             return Err(expected());
         }
@@ -282,6 +340,19 @@ impl PublicUrl {
     /// `self` followed by `path` (which starts with `/`).
     pub fn join(&self, path: &str) -> String {
         format!("{}{}", self.0, path)
+    }
+
+    /// The path Latchkey is served under: `""` at the root, else `/auth` (no trailing slash).
+    pub fn prefix(&self) -> &str {
+        let after_scheme = self.0.find("://").map_or(0, |at| at + 3);
+        self.0[after_scheme..]
+            .find('/')
+            .map_or("", |at| &self.0[after_scheme + at..])
+    }
+
+    /// `scheme://host[:port]`, as a browser's `Origin` header writes it.
+    pub fn origin(&self) -> &str {
+        &self.0[..self.0.len() - self.prefix().len()]
     }
 
     /// Cookies get `Secure` (and HSTS is sent) only behind https.
@@ -364,5 +435,55 @@ mod tests {
             "https://auth.example.com/reset-password/x"
         );
         assert!(config.public_url.is_https());
+        assert_eq!(config.public_url.prefix(), "");
+    }
+
+    #[test]
+    fn public_url_with_a_path_is_a_prefix() {
+        let config = config(&[("LATCHKEY_PUBLIC_URL", "https://Example.com:8443/auth/")]).unwrap();
+        assert_eq!(config.public_url.prefix(), "/auth");
+        assert_eq!(config.public_url.origin(), "https://example.com:8443");
+        assert_eq!(config.product.cookie_path, "/auth");
+        assert_eq!(
+            config.public_url.join("/login"),
+            "https://example.com:8443/auth/login"
+        );
+    }
+
+    #[test]
+    fn unknown_variables_are_the_ones_nothing_reads() {
+        let config = config(&[]).unwrap();
+        let set = [
+            "LATCHKEY_PUBLIC_URL",
+            "LATCHKEY_PUBLC_URL",
+            "LATCHKEY_TOKEN_MIN_NUMBER",
+            "HOME",
+        ]
+        .map(str::to_owned);
+        assert_eq!(config.unknown_variables(set), vec!["LATCHKEY_PUBLC_URL"]);
+    }
+
+    #[test]
+    fn the_cookie_domain_must_cover_the_public_host() {
+        let ok = config(&[
+            ("LATCHKEY_PUBLIC_URL", "https://auth.example.com"),
+            ("LATCHKEY_COOKIE_DOMAIN", ".Example.com"),
+        ])
+        .unwrap();
+        assert_eq!(ok.product.cookie_domain.as_deref(), Some("example.com"));
+        let err = config(&[
+            ("LATCHKEY_PUBLIC_URL", "https://auth.example.com"),
+            ("LATCHKEY_COOKIE_DOMAIN", "ample.com"),
+        ])
+        .unwrap_err();
+        assert_eq!(err.variable, "LATCHKEY_COOKIE_DOMAIN");
+    }
+
+    #[test]
+    fn cors_refuses_the_wildcard() {
+        let err = config(&[("LATCHKEY_CORS_ORIGINS", "https://a.test, *")]).unwrap_err();
+        assert_eq!(err.variable, "LATCHKEY_CORS_ORIGINS");
+        let err = config(&[("LATCHKEY_RESET_URL", "https://a.test/reset")]).unwrap_err();
+        assert_eq!(err.variable, "LATCHKEY_RESET_URL");
     }
 }

@@ -79,7 +79,8 @@ impl Application {
         let composer = Composer::new(&config.email.from)
             .map_err(|err| anyhow::anyhow!("invalid LATCHKEY_EMAIL_FROM: {err}"))?;
         let keys = Arc::new(DerivedKeys::new(&secret));
-        let outbox = Outbox::new(composer.clone(), keys.outbox_bodies.clone());
+        let outbox = Outbox::new(composer.clone(), keys.outbox_bodies.clone())
+            .for_product(&config.product.product_name);
         let hasher = Arc::new(PasswordHasher::new(config.passwords.argon2)?);
         crate::services::import::calibrate_login_timing(&db, hasher.clone());
         let reset = Arc::new(ResetService::new(
@@ -155,6 +156,7 @@ impl Application {
                 .wrap(actix_web::middleware::from_fn(http::language::negotiate))
                 .wrap(http::security_headers::headers(
                     &server_state.config.public_url,
+                    &server_state.config.product.allowed_return_origins,
                 ))
                 .wrap(http::access_log::logger())
                 .configure(http::routes(&server_state))
@@ -219,6 +221,7 @@ pub fn reset_settings(config: &Config, keys: &DerivedKeys) -> ResetSettings {
             min_length: config.passwords.min_length,
         },
         public_url: config.public_url.clone(),
+        reset_url: config.product.reset_url.clone(),
         mails_per_account: config.limits.reset_mails_per_account,
         account_binding: config.reset.account_binding,
         notices: notices(config, keys),
@@ -257,6 +260,84 @@ fn warn_about_weak_settings(config: &Config) {
         tracing::warn!(
             variable = "LATCHKEY_NO_INFORMATION_LEAKAGE",
             "reset requests reveal whether an account exists"
+        );
+    }
+}
+
+/// The start-up line: where Latchkey answers and what it talks to, so a misconfiguration shows
+/// at once. The database is named by kind and address, never with its password.
+pub fn announce(config: &Config, bound: std::net::SocketAddr) {
+    // Kind and where, never credentials (libpq also takes `?password=` in the query).
+    let database = match &config.database_url {
+        crate::config::DatabaseUrl::Sqlite(path) => format!("sqlite {}", path.display()),
+        crate::config::DatabaseUrl::Postgres(raw) => match url::Url::parse(raw) {
+            Ok(url) => format!(
+                "postgresql {}{}",
+                url.host_str().unwrap_or("(local socket)"),
+                url.path()
+            ),
+            Err(_) => "postgresql".to_owned(),
+        },
+    };
+    let email = match config.email.backend {
+        crate::config::EmailBackend::Smtp => match url::Url::parse(&config.email.smtp_url) {
+            Ok(url) => format!(
+                "smtp {}:{}",
+                url.host_str().unwrap_or("?"),
+                url.port()
+                    .map_or_else(|| "default port".to_owned(), |p| p.to_string())
+            ),
+            Err(_) => "smtp".to_owned(),
+        },
+        crate::config::EmailBackend::File => {
+            format!("file {}", config.email.mail_dir.display())
+        }
+        crate::config::EmailBackend::Log => "log".to_owned(),
+    };
+    if let Some(port) = loopback_port(config) {
+        if port != bound.port() {
+            tracing::warn!(
+                variable = "LATCHKEY_PUBLIC_URL",
+                public_url = config.public_url.as_str(),
+                bind = %bound,
+                "the public URL points at this machine on port {port}, but Latchkey listens on port {}: links in mails and redirects will not reach it",
+                bound.port()
+            );
+        }
+    }
+    tracing::info!(
+        public_url = config.public_url.as_str(),
+        bind = %bound,
+        database = %database,
+        email = %email,
+        trusted_proxies = %crate::http::client::describe(config),
+        "latchkey is listening"
+    );
+}
+
+/// The port of the public URL when its host is a loopback address (`127.0.0.1`, `[::1]`,
+/// `localhost`): only then can the bind port be compared with it (a proxy may sit between).
+fn loopback_port(config: &Config) -> Option<u16> {
+    let url = url::Url::parse(config.public_url.as_str()).ok()?;
+    let loopback = match url.host()? {
+        url::Host::Domain(name) => name.eq_ignore_ascii_case("localhost"),
+        url::Host::Ipv4(ip) => ip.is_loopback(),
+        url::Host::Ipv6(ip) => ip.is_loopback(),
+    };
+    if loopback {
+        url.port_or_known_default()
+    } else {
+        None
+    }
+}
+
+/// Names each set `LATCHKEY_*` variable that no setting reads (a likely typo, which would
+/// otherwise silently leave its setting at the default).
+pub fn warn_about_unknown_variables(config: &Config, set: impl Iterator<Item = String>) {
+    for variable in config.unknown_variables(set) {
+        tracing::warn!(
+            %variable,
+            "{variable} is set but Latchkey does not know it (a typo?); it is ignored"
         );
     }
 }

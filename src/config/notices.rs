@@ -150,7 +150,7 @@ mod tests {
                 .find(|(key, _)| key == name)
                 .map(|(_, value)| value.clone())
         };
-        NoticeConfig::from_vars(&Vars(&lookup))
+        NoticeConfig::from_vars(&Vars(&lookup, Default::default()))
     }
 
     const SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";

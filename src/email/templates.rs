@@ -9,8 +9,8 @@ use chrono::NaiveDateTime;
 /// A rendered message, ready to be stored in the outbox.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RenderedEmail {
-    /// `Subject:` (catalogue text in the mail's language: nothing user-supplied reaches a
-    /// header).
+    /// `Subject:` (catalogue text in the mail's language with the configured product name,
+    /// which has no line breaks: nothing user-supplied reaches a header).
     pub subject: String,
     /// Plain-text part.
     pub text: String,
@@ -21,9 +21,11 @@ pub struct RenderedEmail {
 /// What the reset mail says.
 #[derive(Debug)]
 pub struct PasswordResetMail<'a> {
+    /// The product's name (`LATCHKEY_PRODUCT_NAME`), in the subject, body and footer.
+    pub product: &'a str,
     /// Greeting name.
     pub username: &'a str,
-    /// `LATCHKEY_PUBLIC_URL/reset-password/{token}`.
+    /// `LATCHKEY_PUBLIC_URL/reset-password/{token}`, or `LATCHKEY_RESET_URL` with the token.
     pub link: &'a str,
     /// When the link stops working.
     pub expires_at: NaiveDateTime,
@@ -37,6 +39,8 @@ pub struct PasswordResetMail<'a> {
 /// me" link that locks the account down if the owner did not make the change.
 #[derive(Debug)]
 pub struct PasswordChangedMail<'a> {
+    /// The product's name.
+    pub product: &'a str,
     /// Greeting name.
     pub username: &'a str,
     /// When the password changed.
@@ -55,6 +59,7 @@ pub struct PasswordChangedMail<'a> {
 
 /// Template context: the mail's fields, formatted for people.
 struct ResetView<'a> {
+    product: &'a str,
     username: &'a str,
     link: &'a str,
     expires_at: String,
@@ -63,6 +68,7 @@ struct ResetView<'a> {
 }
 
 struct ChangedView<'a> {
+    product: &'a str,
     username: &'a str,
     changed_at: String,
     ip_address: &'a str,
@@ -103,6 +109,7 @@ impl PasswordResetMail<'_> {
     /// Renders both parts.
     pub fn render(&self) -> Result<RenderedEmail, askama::Error> {
         let view = ResetView {
+            product: self.product,
             username: self.username,
             link: self.link,
             expires_at: format_time(self.expires_at),
@@ -110,7 +117,7 @@ impl PasswordResetMail<'_> {
             cancel_link: self.cancel_link,
         };
         Ok(RenderedEmail {
-            subject: crate::i18n::t("mail-reset-subject"),
+            subject: crate::i18n::t1("mail-reset-subject", "product", self.product),
             text: ResetText { mail: &view }.render()?,
             html: ResetHtml { mail: &view }.render()?,
         })
@@ -121,6 +128,7 @@ impl PasswordChangedMail<'_> {
     /// Renders both parts.
     pub fn render(&self) -> Result<RenderedEmail, askama::Error> {
         let view = ChangedView {
+            product: self.product,
             username: self.username,
             changed_at: format_time(self.changed_at),
             ip_address: self.ip_address.unwrap_or(UNKNOWN),
@@ -130,7 +138,7 @@ impl PasswordChangedMail<'_> {
             wasnt_me_lifetime: crate::i18n::format_lifetime(self.wasnt_me_lifetime),
         };
         Ok(RenderedEmail {
-            subject: crate::i18n::t("mail-changed-subject"),
+            subject: crate::i18n::t1("mail-changed-subject", "product", self.product),
             text: ChangedText { mail: &view }.render()?,
             html: ChangedHtml { mail: &view }.render()?,
         })
@@ -141,6 +149,8 @@ impl PasswordChangedMail<'_> {
 /// owner hears of a change they did not make. It names neither address.
 #[derive(Debug)]
 pub struct EmailChangedMail<'a> {
+    /// The product's name.
+    pub product: &'a str,
     /// Greeting name.
     pub username: &'a str,
     /// When the address changed.
@@ -148,6 +158,7 @@ pub struct EmailChangedMail<'a> {
 }
 
 struct EmailChangedView<'a> {
+    product: &'a str,
     username: &'a str,
     changed_at: String,
 }
@@ -168,11 +179,12 @@ impl EmailChangedMail<'_> {
     /// Renders both parts.
     pub fn render(&self) -> Result<RenderedEmail, askama::Error> {
         let view = EmailChangedView {
+            product: self.product,
             username: self.username,
             changed_at: format_time(self.changed_at),
         };
         Ok(RenderedEmail {
-            subject: crate::i18n::t("mail-email-subject"),
+            subject: crate::i18n::t1("mail-email-subject", "product", self.product),
             text: EmailChangedText { mail: &view }.render()?,
             html: EmailChangedHtml { mail: &view }.render()?,
         })
@@ -208,6 +220,7 @@ mod tests {
     #[test]
     fn reset_mail_escapes_the_name_in_html_and_carries_link_and_expiry() {
         let mail = PasswordResetMail {
+            product: "Acme <Cloud>",
             username: "<script>alert(1)</script>",
             link: "http://latchkey.test/reset-password/abc",
             expires_at: at(),
@@ -219,6 +232,9 @@ mod tests {
         assert!(mail.html.contains("&lt;script&gt;"), "{}", mail.html);
         assert!(!mail.html.contains("<script>"));
         assert!(mail.text.contains("<script>alert(1)</script>"));
+        assert_eq!(mail.subject, "Reset your Acme <Cloud> password");
+        assert!(mail.html.contains("Acme &lt;Cloud&gt;"), "{}", mail.html);
+        assert!(mail.text.contains("Sent automatically by Acme <Cloud>"));
         for part in [&mail.text, &mail.html] {
             assert!(part.contains("http://latchkey.test/reset-password/abc"));
             assert!(part.contains("15 January 2027, 08:00 UTC"), "{part}");
@@ -230,6 +246,7 @@ mod tests {
     #[test]
     fn changed_notice_tells_when_where_and_how_to_lock_the_account() {
         let mail = PasswordChangedMail {
+            product: "Latchkey",
             username: "alice",
             changed_at: at(),
             ip_address: Some("192.0.2.7"),

@@ -36,9 +36,14 @@ pub fn catalog() -> Vec<(&'static str, Vec<Endpoint>)> {
     ]
 }
 
-/// Registers every endpoint of [`catalog`].
+/// Registers every endpoint of [`catalog`] inside the `/api` scope (which carries CORS and
+/// the API's JSON 404), so the mount points lose their `/api`.
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    mount(cfg, catalog());
+    let inside_scope = catalog()
+        .into_iter()
+        .map(|(mount, endpoints)| (mount.strip_prefix("/api").unwrap_or(mount), endpoints))
+        .collect();
+    mount(cfg, inside_scope);
 }
 
 /// Registers the endpoints of `table`: one resource per path and its slash twin, with one

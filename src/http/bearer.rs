@@ -45,7 +45,7 @@ impl FromRequest for Bearer {
 }
 
 /// The token of a `Bearer <token>` header (scheme case-insensitive, one token).
-fn parse_bearer(value: &str) -> Option<String> {
+pub(crate) fn parse_bearer(value: &str) -> Option<String> {
     let (scheme, token) = value.trim().split_once(' ')?;
     let token = token.trim();
     let valid = scheme.eq_ignore_ascii_case("bearer")

@@ -9,6 +9,7 @@ pub mod login;
 pub mod notices;
 pub mod reset;
 pub mod session;
+pub mod site;
 
 use actix_session::config::{CookieContentSecurity, PersistentSession, TtlExtensionPolicy};
 use actix_session::SessionMiddleware;
@@ -91,8 +92,13 @@ pub fn readable() -> actix_web::Route {
     web::route().guard(guard::Any(guard::Get()).or(guard::Head()))
 }
 
-fn session_middleware(state: &AppState) -> SessionMiddleware<DbSessionStore> {
+/// actix-session over the `sessions` table, with the cookie as the deployment needs it: `Path`
+/// and `Domain` from `LATCHKEY_COOKIE_PATH` / `LATCHKEY_COOKIE_DOMAIN`, `Secure` behind https.
+/// The name is `__Host-latchkey` when the browser can hold the cookie to that rule (https,
+/// `Path=/`, no `Domain`), else `__Secure-latchkey` behind https, else `latchkey_session`.
+pub fn session_middleware(state: &AppState) -> SessionMiddleware<DbSessionStore> {
     let https = state.config.public_url.is_https();
+    let product = &state.config.product;
     let store = DbSessionStore::new(
         state.db.clone(),
         state.keys.sessions.clone(),
@@ -102,20 +108,18 @@ fn session_middleware(state: &AppState) -> SessionMiddleware<DbSessionStore> {
     let ttl = time::Duration::seconds(
         i64::try_from(state.config.session_ttl.as_secs()).unwrap_or(i64::MAX),
     );
+    let name = match (https, product.cookie_path.as_str(), &product.cookie_domain) {
+        (true, "/", None) => "__Host-latchkey",
+        (true, _, _) => "__Secure-latchkey",
+        (false, _, _) => "latchkey_session",
+    };
     SessionMiddleware::builder(store, Key::from(&state.keys.cookie_key))
-        .cookie_name(
-            if https {
-                "__Host-latchkey"
-            } else {
-                "latchkey_session"
-            }
-            .to_owned(),
-        )
+        .cookie_name(name.to_owned())
         .cookie_secure(https)
         .cookie_http_only(true)
         .cookie_same_site(SameSite::Lax)
-        .cookie_path("/".to_owned())
-        .cookie_domain(None)
+        .cookie_path(product.cookie_path.clone())
+        .cookie_domain(product.cookie_domain.clone())
         .cookie_content_security(CookieContentSecurity::Private)
         .session_lifecycle(
             PersistentSession::default()
@@ -137,7 +141,7 @@ pub fn render(status: StatusCode, page: &impl Template) -> HttpResponse {
     }
 }
 
-/// `303 See Other` to a local path.
+/// `303 See Other` to a local path (already under the prefix) or an allowed absolute URL.
 pub fn redirect(location: &str) -> HttpResponse {
     HttpResponse::SeeOther()
         .insert_header((header::LOCATION, location))

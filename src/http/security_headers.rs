@@ -12,9 +12,18 @@ pub const CONTENT_SECURITY_POLICY: &str =
      base-uri 'none'; frame-ancestors 'none'; form-action 'self'";
 
 /// The default headers (a handler's own value wins, as for the stylesheet's caching).
-pub fn headers(public_url: &PublicUrl) -> DefaultHeaders {
+///
+/// `return_origins` (`LATCHKEY_ALLOWED_RETURN_ORIGINS`) join `form-action`: browsers apply it
+/// to the redirect that follows a form post, so a login or logout form returning to the
+/// product's origin needs it. Resources stay same-origin only.
+pub fn headers(public_url: &PublicUrl, return_origins: &[String]) -> DefaultHeaders {
+    let policy = if return_origins.is_empty() {
+        CONTENT_SECURITY_POLICY.to_owned()
+    } else {
+        format!("{CONTENT_SECURITY_POLICY} {}", return_origins.join(" "))
+    };
     let headers = DefaultHeaders::new()
-        .add((header::CONTENT_SECURITY_POLICY, CONTENT_SECURITY_POLICY))
+        .add((header::CONTENT_SECURITY_POLICY, policy))
         .add((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
         .add((header::REFERRER_POLICY, "no-referrer"))
         .add((header::X_FRAME_OPTIONS, "DENY"))

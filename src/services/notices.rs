@@ -70,6 +70,7 @@ impl Notices {
     pub fn password_changed_email(
         &self,
         conn: &mut DbConnection,
+        product: &str,
         user: &User,
         changed_at: NaiveDateTime,
         client: Option<&ClientInfo>,
@@ -90,6 +91,7 @@ impl Notices {
         let link = self.public_url.join(&format!("/wasnt-me/{token}"));
         let ip = client.and_then(ClientInfo::ip_text);
         Ok(PasswordChangedMail {
+            product,
             username: &user.username,
             changed_at,
             ip_address: ip.as_deref(),

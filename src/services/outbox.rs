@@ -63,6 +63,7 @@ pub struct Outbox {
     signal: Arc<Signal>,
     composer: Composer,
     bodies: Sealer,
+    product: Arc<str>,
 }
 
 /// Seals a message body for the `email_outbox` table. Why: a reset mail holds a working reset
@@ -121,12 +122,24 @@ impl Outbox {
             signal: Arc::new(Signal::default()),
             composer,
             bodies,
+            product: Arc::from("Latchkey"),
         }
     }
 
     /// The key bodies are sealed with (webhooks queued beside mail are sealed the same way).
     pub fn bodies(&self) -> &Sealer {
         &self.bodies
+    }
+
+    /// The same outbox, writing `name` (`LATCHKEY_PRODUCT_NAME`) into the mails rendered for it.
+    pub fn for_product(mut self, name: &str) -> Self {
+        self.product = Arc::from(name);
+        self
+    }
+
+    /// The product's name, for the mails rendered for this outbox.
+    pub fn product(&self) -> &str {
+        &self.product
     }
 
     /// The wake-up signal the workers wait on.
@@ -180,7 +193,8 @@ impl Outbox {
         changed_at: NaiveDateTime,
         client: Option<&ClientInfo>,
     ) -> Result<i64, NoticeError> {
-        let content = notices.password_changed_email(conn, user, changed_at, client)??;
+        let content =
+            notices.password_changed_email(conn, self.product(), user, changed_at, client)??;
         Ok(self.enqueue(
             conn,
             &NewEmail {
@@ -305,9 +319,7 @@ pub fn retry(
                 )),
                 // Rebuilt in the language it was first written in.
                 None => crate::i18n::with(&message_language(&message), || {
-                    conn.write(|conn| {
-                        requeue_dead(conn, &message, context, &outbox_handle.bodies, now)
-                    })
+                    conn.write(|conn| requeue_dead(conn, &message, context, outbox_handle, now))
                 })?,
             };
             match outcome {
@@ -333,9 +345,10 @@ fn requeue_dead(
     conn: &mut DbConnection,
     message: &outbox::OutboxMessage,
     context: RetryContext<'_>,
-    bodies: &Sealer,
+    outbox: &Outbox,
     now: NaiveDateTime,
 ) -> Result<DeadOutcome, diesel::result::Error> {
+    let bodies = &outbox.bodies;
     let user = match message.user_id {
         Some(id) => {
             // The account's row first, as every token writer does: no second live token.
@@ -363,6 +376,7 @@ fn requeue_dead(
                 .create_token(conn, user, &ClientInfo::default(), false)?;
             expires_at = Some(created.expires_at);
             let mail = PasswordResetMail {
+                product: outbox.product(),
                 username: &user.username,
                 link: &created.link,
                 expires_at: created.expires_at,
@@ -382,11 +396,13 @@ fn requeue_dead(
         (KIND_PASSWORD_CHANGED, Some(user)) => {
             let changed_at = user.password_changed_at.unwrap_or(message.created_at);
             // A fresh "This wasn't me" link: the one of the dead mail was never delivered.
-            let notice = context
-                .reset
-                .settings
-                .notices
-                .password_changed_email(conn, user, changed_at, None);
+            let notice = context.reset.settings.notices.password_changed_email(
+                conn,
+                outbox.product(),
+                user,
+                changed_at,
+                None,
+            );
             match notice? {
                 Ok(content) => content,
                 Err(err) => return Ok(DeadOutcome::Skipped(format!("cannot render: {err}"))),

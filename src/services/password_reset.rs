@@ -59,6 +59,8 @@ pub struct ResetSettings {
     pub rules: PasswordRules,
     /// Origin of the emailed link.
     pub public_url: PublicUrl,
+    /// `LATCHKEY_RESET_URL`: the link with `{token}` in it, when the product has its own page.
+    pub reset_url: Option<String>,
     /// Reset mails allowed per account and window (silent).
     pub mails_per_account: Option<Rate>,
     /// Whether a presented code names its account (number codes).
@@ -524,8 +526,19 @@ impl ResetService {
             issued_by_admin,
         }
         .insert(conn)?;
-        let link = self.link_for(&format!("/reset-password/{token}"), user);
-        let cancel_link = self.link_for(&format!("/reset-password/{token}/cancel"), user);
+        let page = match &self.settings.reset_url {
+            Some(template) => template.replace("{token}", &token),
+            None => self
+                .settings
+                .public_url
+                .join(&format!("/reset-password/{token}")),
+        };
+        let link = self.link_for(page, user);
+        let cancel_page = self
+            .settings
+            .public_url
+            .join(&format!("/reset-password/{token}/cancel"));
+        let cancel_link = self.link_for(cancel_page, user);
         Ok(CreatedToken {
             token,
             link,
@@ -534,22 +547,25 @@ impl ResetService {
         })
     }
 
-    /// The emailed link to `path` (the reset page, or its "I did not ask for this" page). A
-    /// number code's link also names its account (`?email=…`), so the page checks the code
-    /// against that account's token alone.
-    fn link_for(&self, path: &str, user: &User) -> String {
+    /// The emailed link to `link` (the reset page, which `LATCHKEY_RESET_URL` may move to the
+    /// product, or Latchkey's own "I did not ask for this" page). A number code's link also
+    /// names its account (`email` in the query, before any `#fragment`), so the page
+    /// (Latchkey's or the product's) checks the code against that account's token alone.
+    fn link_for(&self, link: String, user: &User) -> String {
         let account = match self.settings.lookup_field {
             LookupField::Email => &user.email,
             LookupField::Username => &user.username,
         };
         match self.settings.account_binding {
-            AccountBinding::Ignored => self.settings.public_url.join(path),
-            AccountBinding::Accepted | AccountBinding::Required => {
-                let query: String = url::form_urlencoded::Serializer::new(String::new())
-                    .append_pair("email", account)
-                    .finish();
-                self.settings.public_url.join(&format!("{path}?{query}"))
-            }
+            AccountBinding::Ignored => link,
+            AccountBinding::Accepted | AccountBinding::Required => match url::Url::parse(&link) {
+                Ok(mut url) => {
+                    url.query_pairs_mut().append_pair("email", account);
+                    url.to_string()
+                }
+                // Checked at start-up: the link is an absolute URL.
+                Err(_) => link,
+            },
         }
     }
 

@@ -105,6 +105,7 @@ impl ResetHooks for DefaultResetHooks {}
 /// expire with the token so it is never sent late.
 pub fn send_reset_email(event: &mut TokenCreated<'_>) -> Result<(), HookError> {
     let content = PasswordResetMail {
+        product: event.outbox.product(),
         username: &event.user.username,
         link: event.link,
         expires_at: event.expires_at,

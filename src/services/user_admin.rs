@@ -106,6 +106,7 @@ pub fn set_email(
     check_names(&mut conn, &user.username, email, Some(user.id))??;
     let now = db::now();
     let content = EmailChangedMail {
+        product: outbox.product(),
         username: &user.username,
         changed_at: now,
     }

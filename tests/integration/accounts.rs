@@ -260,7 +260,7 @@ async fn change_password_keeps_the_calling_token_and_revokes_the_others(backend:
     let notice = sink.wait_for(2, WAIT).await.remove(1);
     assert_eq!(
         notice.header("Subject").unwrap(),
-        "Your password was changed"
+        "Your Latchkey password was changed"
     );
     assert!(!crate::fixtures::readable(&notice).contains(NEW_PASSWORD));
 }

@@ -280,6 +280,21 @@ async fn pages_and_api_answer_503_while_the_database_is_down_and_recover(backend
         started.elapsed() < Duration::from_secs(20),
         "answered within the pool's checkout timeout and SQLite's busy timeout, not a hang"
     );
+    if matches!(backend, Backend::Postgres(_)) {
+        // Forward auth refuses (503, never a 200 or a bare 500) while it cannot check.
+        let bearer = format!("Bearer {}", "ab".repeat(32));
+        for (name, value) in [("Cookie", cookie.as_str()), ("Authorization", &bearer)] {
+            let verify = app
+                .client
+                .get(app.url("/auth/verify"))
+                .header(name, value)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(verify.status(), 503, "forward auth with {name}");
+            assert!(verify.headers().get("x-latchkey-user-id").is_none());
+        }
+    }
 
     outage.end().await;
     let deadline = Instant::now() + Duration::from_secs(20);

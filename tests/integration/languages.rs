@@ -247,7 +247,7 @@ async fn mails_speak_the_language_of_the_request_that_caused_them(backend: Backe
     assert_eq!(asked.text().await.unwrap(), r#"{"status":"OK"}"#);
     let mail = sink.wait_for(1, crate::fixtures::WAIT).await;
     let (subject, text) = decoded(&mail[0]);
-    assert_eq!(subject, "Setzen Sie Ihr Passwort zurück");
+    assert_eq!(subject, "Setzen Sie Ihr Latchkey-Passwort zurück");
     assert!(text.contains("Hallo alice,"), "{text}");
     assert!(text.contains("läuft am "), "{text}");
     assert!(
@@ -304,7 +304,7 @@ async fn mails_speak_the_language_of_the_request_that_caused_them(backend: Backe
     assert_eq!(done.status, 200, "{}", done.body);
     let notice = sink.wait_for(2, crate::fixtures::WAIT).await;
     let (subject, text) = decoded(&notice[1]);
-    assert_eq!(subject, "Votre mot de passe a été modifié");
+    assert_eq!(subject, "Votre mot de passe Latchkey a été modifié");
     assert!(text.contains("Bonjour alice,"), "{text}");
 
     // Without a preference, English as before.
@@ -312,6 +312,6 @@ async fn mails_speak_the_language_of_the_request_that_caused_them(backend: Backe
     assert_eq!(app.request_reset("bob@example.com").await.status(), 200);
     let english = sink.wait_for(before + 1, crate::fixtures::WAIT).await;
     let (subject, text) = decoded(english.last().unwrap());
-    assert_eq!(subject, "Reset your password");
+    assert_eq!(subject, "Reset your Latchkey password");
     assert!(text.contains("Hello bob,"));
 }

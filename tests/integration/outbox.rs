@@ -63,6 +63,7 @@ async fn enqueue_for(
             "0".repeat(64)
         );
         let content = PasswordChangedMail {
+            product: "Latchkey",
             username: &user.username,
             changed_at: latchkey::db::now(),
             ip_address: None,
@@ -108,7 +109,7 @@ async fn a_queued_message_is_delivered_as_multipart_with_its_message_id(backend:
     assert_eq!(message.mail_from, "no-reply@localhost");
     assert_eq!(
         message.header("Subject").unwrap(),
-        "Your password was changed"
+        "Your Latchkey password was changed"
     );
     assert_eq!(message.header("To").unwrap(), "alice@example.com");
     assert!(message

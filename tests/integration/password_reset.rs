@@ -46,7 +46,10 @@ async fn a_known_address_gets_a_link_that_validates_once_and_confirms_once(backe
 
     let message = sink.wait_for(1, WAIT).await.remove(0);
     assert_eq!(message.rcpt_to, vec!["alice@example.com"]);
-    assert_eq!(message.header("Subject").unwrap(), "Reset your password");
+    assert_eq!(
+        message.header("Subject").unwrap(),
+        "Reset your Latchkey password"
+    );
     let (link, token) = reset_link(&message);
     assert_eq!(link, format!("http://latchkey.test/reset-password/{token}"));
     assert_eq!(token.len(), 64);
@@ -85,7 +88,7 @@ async fn a_known_address_gets_a_link_that_validates_once_and_confirms_once(backe
     let notice = sink.wait_for(2, WAIT).await.remove(1);
     assert_eq!(
         notice.header("Subject").unwrap(),
-        "Your password was changed"
+        "Your Latchkey password was changed"
     );
     assert_eq!(notice.rcpt_to, vec!["alice@example.com"]);
     assert!(!readable(&notice).contains(&token) && !readable(&notice).contains("/reset-password/"));

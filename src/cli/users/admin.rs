@@ -61,7 +61,8 @@ pub(super) fn set_email(config: &Config, username: &str, email: &str) -> anyhow:
     let keys = DerivedKeys::new(&secret);
     let composer = Composer::new(&config.email.from)
         .map_err(|err| anyhow::anyhow!("invalid LATCHKEY_EMAIL_FROM: {err}"))?;
-    let outbox = Outbox::new(composer, keys.outbox_bodies);
+    let outbox =
+        Outbox::new(composer, keys.outbox_bodies).for_product(&config.product.product_name);
     user_admin::set_email(&db, &outbox, username, &address)?;
     println!("email of {username} changed to {address}; the old address was notified");
     Ok(())

@@ -8,6 +8,7 @@ use secrecy::SecretString;
 
 use super::login::{expired_form, too_many};
 use super::session::{current_user, log_in};
+use super::site::Site;
 use super::{read_form, redirect, render, retry_after, PageError};
 use crate::db::users::User;
 use crate::http::client::client_info;
@@ -20,6 +21,7 @@ use crate::services::credentials::Keep;
 #[derive(Template)]
 #[template(path = "pages/account.html")]
 struct AccountPage {
+    site: Site,
     csrf_token: String,
     username: String,
     email: String,
@@ -29,6 +31,7 @@ struct AccountPage {
 #[derive(Template)]
 #[template(path = "pages/change_password.html")]
 struct ChangePasswordPage {
+    site: Site,
     csrf_token: String,
     username: String,
     min_length: usize,
@@ -42,6 +45,7 @@ struct ChangePasswordPage {
 impl ChangePasswordPage {
     fn blank(state: &AppState, session: &Session, user: &User, error: Option<String>) -> Self {
         Self {
+            site: Site::of(&state.config),
             csrf_token: csrf::token(session),
             username: user.username.clone(),
             min_length: state.config.passwords.min_length,
@@ -81,7 +85,11 @@ pub(super) async fn require_user(
 ) -> Result<Result<User, HttpResponse>, PageError> {
     Ok(match current_user(state, session).await? {
         Some(user) => Ok(user),
-        None => Err(redirect(&format!("/login?next={path}"))),
+        None => {
+            let site = Site::of(&state.config);
+            let login = site.link("/login");
+            Err(redirect(&format!("{login}?next={}", site.link(path))))
+        }
     })
 }
 
@@ -96,6 +104,7 @@ pub async fn account(
         Err(to_login) => return Ok(to_login),
     };
     let page = AccountPage {
+        site: Site::of(&state.config),
         csrf_token: csrf::token(&session),
         username: user.username,
         email: user.email,
@@ -160,7 +169,9 @@ pub async fn change_password(
                 ..user
             };
             log_in(&session, &changed, &who)?;
-            Ok(redirect("/account?changed=1"))
+            Ok(redirect(
+                &Site::of(&state.config).link("/account?changed=1"),
+            ))
         }
         Err(ChangeError::Invalid(problems)) => {
             let mut page = blank;

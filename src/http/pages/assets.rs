@@ -1,22 +1,31 @@
-//! The stylesheet, compiled into the binary (one file to deploy) and cached by browsers.
+//! The stylesheets: the built-in one, compiled into the binary (one file to deploy), and the
+//! product's theme (`LATCHKEY_THEME_CSS`, read at start-up), each cached by browsers.
+
+use std::sync::Arc;
 
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse};
 
 const STYLESHEET: &str = include_str!("../../../static/app.css");
 
-/// A validator for the stylesheet, fixed per build.
-fn etag() -> String {
+/// A validator for a stylesheet's text.
+fn etag(css: &str) -> String {
     use sha2::{Digest, Sha256};
-    format!(
-        "\"{}\"",
-        &hex::encode(Sha256::digest(STYLESHEET.as_bytes()))[..16]
-    )
+    format!("\"{}\"", &hex::encode(Sha256::digest(css.as_bytes()))[..16])
 }
 
 /// `GET /static/app.css`, with `ETag` and a day of caching.
 pub async fn stylesheet(req: HttpRequest) -> HttpResponse {
-    let tag = etag();
+    css(&req, STYLESHEET)
+}
+
+/// `GET /static/theme.css`: the product's stylesheet, linked after the built-in one.
+pub async fn theme(req: HttpRequest, theme: Arc<str>) -> HttpResponse {
+    css(&req, &theme)
+}
+
+fn css(req: &HttpRequest, text: &str) -> HttpResponse {
+    let tag = etag(text);
     let fresh = req
         .headers()
         .get(header::IF_NONE_MATCH)
@@ -33,6 +42,6 @@ pub async fn stylesheet(req: HttpRequest) -> HttpResponse {
     if fresh {
         response.finish()
     } else {
-        response.body(STYLESHEET)
+        response.body(text.to_owned())
     }
 }

@@ -9,6 +9,7 @@ use askama::Template;
 use super::account::require_user;
 use super::login::expired_form;
 use super::session::device_of;
+use super::site::Site;
 use super::{read_form, redirect, render, PageError};
 use crate::db::users::User;
 use crate::http::client::client_info;
@@ -49,6 +50,7 @@ impl From<Device> for DeviceView {
 #[derive(Template)]
 #[template(path = "pages/sessions.html")]
 struct SessionsPage {
+    site: Site,
     csrf_token: String,
     devices: Vec<DeviceView>,
     notice: Option<&'static str>,
@@ -78,6 +80,7 @@ async fn page(
     })
     .await??;
     Ok(SessionsPage {
+        site: Site::of(&state.config),
         csrf_token: csrf::token(session),
         devices: devices.into_iter().map(DeviceView::from).collect(),
         notice,
@@ -128,9 +131,11 @@ pub async fn revoke(
     match revoked {
         Some(device) if device.current => {
             session.purge();
-            Ok(redirect("/login"))
+            Ok(redirect(&Site::of(&state.config).link("/login")))
         }
-        Some(_) => Ok(redirect("/account/sessions?revoked=1")),
+        Some(_) => Ok(redirect(
+            &Site::of(&state.config).link("/account/sessions?revoked=1"),
+        )),
         None => {
             let page = page(
                 &state,

@@ -9,6 +9,9 @@
 //!   is the database. The service recovers by itself: the next request tries the database again.
 //! * A query string the page's extractor cannot read (a parameter given twice, bad
 //!   percent-encoding) is the `400` page ([`query_config`]), as is an unreadable path parameter.
+//! * [`ResponseError`] has no configuration at hand, so it renders with Latchkey's defaults;
+//!   [`storage_failures_as_pages`], around every page, renders the page again for this
+//!   deployment (its path prefix and product name), so every link on it still works.
 
 use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
@@ -18,18 +21,23 @@ use actix_web::middleware::Next;
 use actix_web::{web, HttpResponse, ResponseError};
 use askama::Template;
 
+use super::site::Site;
+use crate::http::AppState;
 use crate::i18n::t;
 
 #[derive(Template)]
 #[template(path = "pages/error.html")]
 struct ErrorPage<'a> {
+    site: &'a Site,
     title: &'a str,
     message: &'a str,
 }
 
 #[derive(Template)]
 #[template(path = "pages/unavailable.html")]
-struct UnavailablePage;
+struct UnavailablePage<'a> {
+    site: &'a Site,
+}
 
 /// A failure that ends in an error page rather than a form.
 #[derive(Debug)]
@@ -99,6 +107,13 @@ impl ResponseError for PageError {
     }
 
     fn error_response(&self) -> HttpResponse {
+        self.page(&Site::fallback())
+    }
+}
+
+impl PageError {
+    /// The error page for `site`.
+    pub fn page(&self, site: &Site) -> HttpResponse {
         let (title, message) = match self {
             Self::BadRequest => (t("error-form-title"), t("error-form-text")),
             Self::BadAddress => (t("error-address-title"), t("error-address-text")),
@@ -115,8 +130,9 @@ impl ResponseError for PageError {
             Self::Internal => (t("error-internal-title"), t("error-internal-text")),
         };
         let rendered = match self {
-            Self::Unavailable => UnavailablePage.render(),
+            Self::Unavailable => UnavailablePage { site }.render(),
             _ => ErrorPage {
+                site,
                 title: &title,
                 message: &message,
             }
@@ -130,22 +146,23 @@ impl ResponseError for PageError {
         response
             .content_type("text/html; charset=utf-8")
             .insert_header((header::CACHE_CONTROL, "no-store"))
+            .insert_header((header::CONTENT_LANGUAGE, crate::i18n::tag()))
             .body(html)
     }
 }
 
 /// Query strings of pages: one that cannot be read is the `400` page, not actix's plain text.
 pub fn query_config() -> web::QueryConfig {
-    web::QueryConfig::default().error_handler(|err, _req| {
+    web::QueryConfig::default().error_handler(|err, req| {
         tracing::debug!(error = %err, "unreadable query string");
-        InternalError::from_response(err, PageError::BadAddress.error_response()).into()
+        InternalError::from_response(err, PageError::BadAddress.page(&site_of(req))).into()
     })
 }
 
 /// Path parameters of pages: one that cannot be read is the `400` page.
 pub fn path_config() -> web::PathConfig {
-    web::PathConfig::default().error_handler(|err, _req| {
-        InternalError::from_response(err, PageError::BadAddress.error_response()).into()
+    web::PathConfig::default().error_handler(|err, req| {
+        InternalError::from_response(err, PageError::BadAddress.page(&site_of(req))).into()
     })
 }
 
@@ -159,13 +176,31 @@ pub async fn storage_failures_as_pages(
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
     let request = req.request().clone();
+    let site = site_of(&request);
     match next.call(req).await {
-        Ok(response) => Ok(response.map_into_boxed_body()),
+        Ok(response) => {
+            let failed = response
+                .response()
+                .error()
+                .and_then(|err| err.as_error::<PageError>())
+                .map(|err| err.page(&site));
+            Ok(match failed {
+                Some(mut page) => {
+                    // The session's cookie (a renewed or ended session) still goes out.
+                    for cookie in response.headers().get_all(header::SET_COOKIE) {
+                        page.headers_mut()
+                            .append(header::SET_COOKIE, cookie.clone());
+                    }
+                    ServiceResponse::new(request, page)
+                }
+                None => response.map_into_boxed_body(),
+            })
+        }
         Err(err) if err.as_response_error().status_code().is_server_error() => {
             tracing::warn!(error = %err, "session storage failed; answering the 503 page");
             Ok(ServiceResponse::new(
                 request,
-                PageError::Unavailable.error_response(),
+                PageError::Unavailable.page(&site),
             ))
         }
         Err(err) => Err(err),
@@ -174,7 +209,9 @@ pub async fn storage_failures_as_pages(
 
 #[derive(Template)]
 #[template(path = "pages/not_found.html")]
-struct NotFoundPage;
+struct NotFoundPage {
+    site: Site,
+}
 
 /// Unknown paths: a page for a browser (it asks for `text/html`), the API's JSON `404` for
 /// everything else and always under `/api/`, so API clients see exactly what they saw before.
@@ -184,11 +221,22 @@ pub async fn not_found(req: actix_web::HttpRequest) -> HttpResponse {
         .get(header::ACCEPT)
         .and_then(|accept| accept.to_str().ok())
         .is_some_and(|accept| accept.contains("text/html"));
-    if wants_html && !req.path().starts_with("/api/") {
-        super::render(StatusCode::NOT_FOUND, &NotFoundPage)
+    if wants_html && !req.path().contains("/api/") {
+        super::render(
+            StatusCode::NOT_FOUND,
+            &NotFoundPage {
+                site: site_of(&req),
+            },
+        )
     } else {
         crate::http::api::not_found()
             .await
             .unwrap_or_else(|err| err.error_response())
     }
+}
+
+/// The site of the application serving `req`.
+fn site_of(req: &actix_web::HttpRequest) -> Site {
+    req.app_data::<web::Data<AppState>>()
+        .map_or_else(Site::fallback, |state| Site::of(&state.config))
 }

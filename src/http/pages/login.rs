@@ -6,7 +6,8 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
 use secrecy::SecretString;
 
-use super::session::{current_user, log_in, safe_next};
+use super::session::{current_user, log_in, safe_next, safe_return};
+use super::site::Site;
 use super::{read_form, redirect, render, retry_after, PageError};
 use crate::http::client::{client_info, limit_key};
 use crate::http::{blocking, csrf, AppState};
@@ -18,6 +19,7 @@ use crate::services::accounts::LoginError;
 #[derive(Template)]
 #[template(path = "pages/login.html")]
 pub struct LoginPage {
+    site: Site,
     csrf_token: String,
     next: String,
     username: String,
@@ -27,8 +29,15 @@ pub struct LoginPage {
 }
 
 impl LoginPage {
-    fn new(session: &Session, next: String, username: String, error: Option<String>) -> Self {
+    fn new(
+        site: Site,
+        session: &Session,
+        next: String,
+        username: String,
+        error: Option<String>,
+    ) -> Self {
         Self {
+            site,
             csrf_token: csrf::token(session),
             next,
             username,
@@ -47,9 +56,10 @@ pub struct NextQuery {
 
 /// `GET /`: the account when logged in, else the login form.
 pub async fn home(state: web::Data<AppState>, session: Session) -> Result<HttpResponse, PageError> {
+    let site = Site::of(&state.config);
     Ok(match current_user(&state, &session).await? {
-        Some(_) => redirect("/account"),
-        None => redirect("/login"),
+        Some(_) => redirect(&site.link("/account")),
+        None => redirect(&site.link("/login")),
     })
 }
 
@@ -59,13 +69,13 @@ pub async fn login_form(
     session: Session,
     query: web::Query<NextQuery>,
 ) -> Result<HttpResponse, PageError> {
-    let next = safe_next(query.next.as_deref().unwrap_or(""));
+    let next = safe_next(&state.config, query.next.as_deref().unwrap_or(""));
     if current_user(&state, &session).await?.is_some() {
         return Ok(redirect(&next));
     }
     Ok(render(
         StatusCode::OK,
-        &LoginPage::new(&session, next, String::new(), None),
+        &LoginPage::new(Site::of(&state.config), &session, next, String::new(), None),
     ))
 }
 
@@ -79,12 +89,18 @@ pub async fn login(
     let form = read_form(&req, payload).await?;
     let (username, next) = (
         form.text("username").trim().to_owned(),
-        safe_next(&form.text("next")),
+        safe_next(&state.config, &form.text("next")),
     );
     let again = |status, error: String, focus| {
         let page = LoginPage {
             focus,
-            ..LoginPage::new(&session, next.clone(), username.clone(), Some(error))
+            ..LoginPage::new(
+                Site::of(&state.config),
+                &session,
+                next.clone(),
+                username.clone(),
+                Some(error),
+            )
         };
         render(status, &page)
     };
@@ -126,7 +142,8 @@ pub async fn login(
     }
 }
 
-/// `POST /logout`: the session row is deleted and the cookie expired (recorded as `logout`).
+/// `POST /logout`: the session row is deleted and the cookie expired (recorded as `logout`), then
+/// the login form, or the form's `next` when it is a local path or an allowed origin.
 ///
 /// A session that is already over (it expired, or was ended elsewhere) arrives as a new, empty
 /// one, with no CSRF token to check against: there is nothing left to log out, so the browser
@@ -145,7 +162,7 @@ pub async fn logout(
         Ok(()) => {}
         Err(_) if already_over && !csrf::cross_site(&req) => {
             session.purge();
-            return Ok(redirect("/login"));
+            return Ok(redirect(&Site::of(&state.config).link("/login")));
         }
         Err(_) => return Err(PageError::Forbidden),
     }
@@ -154,7 +171,12 @@ pub async fn logout(
         blocking::run(move || accounts.browser_logout(user_id, &client)).await?;
     }
     session.purge();
-    Ok(redirect("/login"))
+    let to_login = Site::of(&state.config).link("/login");
+    Ok(redirect(&safe_return(
+        &state.config,
+        &form.text("next"),
+        &to_login,
+    )))
 }
 
 /// Shown when a form's CSRF check fails; the form comes back with a fresh token.

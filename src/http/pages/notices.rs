@@ -14,6 +14,7 @@ use askama::Template;
 
 use super::login::expired_form;
 use super::reset::link_account;
+use super::site::Site;
 use super::{read_form, render, PageError};
 use crate::http::client::{client_info, limit_key};
 use crate::http::{blocking, csrf, AppState};
@@ -23,6 +24,7 @@ use crate::services::wasnt_me::WasntMeError;
 #[derive(Template)]
 #[template(path = "pages/wasnt_me.html")]
 struct WasntMePage {
+    site: Site,
     csrf_token: String,
     action: String,
     error: Option<String>,
@@ -30,15 +32,20 @@ struct WasntMePage {
 
 #[derive(Template)]
 #[template(path = "pages/wasnt_me_done.html")]
-struct WasntMeDonePage;
+struct WasntMeDonePage {
+    site: Site,
+}
 
 #[derive(Template)]
 #[template(path = "pages/notice_link_invalid.html")]
-struct NoticeLinkInvalidPage;
+struct NoticeLinkInvalidPage {
+    site: Site,
+}
 
 #[derive(Template)]
 #[template(path = "pages/reset_cancel.html")]
 struct CancelPage {
+    site: Site,
     csrf_token: String,
     action: String,
     error: Option<String>,
@@ -46,10 +53,17 @@ struct CancelPage {
 
 #[derive(Template)]
 #[template(path = "pages/reset_cancelled.html")]
-struct CancelledPage;
+struct CancelledPage {
+    site: Site,
+}
 
-fn invalid() -> HttpResponse {
-    render(StatusCode::NOT_FOUND, &NoticeLinkInvalidPage)
+fn invalid(state: &AppState) -> HttpResponse {
+    render(
+        StatusCode::NOT_FOUND,
+        &NoticeLinkInvalidPage {
+            site: Site::of(&state.config),
+        },
+    )
 }
 
 /// The form's own address: the path as routed (the token is already in the mail's link), with
@@ -72,9 +86,10 @@ pub async fn wasnt_me_form(
     state.limits.token_check(limit_key(&client), true)?;
     let (reset, token) = (state.reset.clone(), token.into_inner());
     if !blocking::run(move || reset.wasnt_me_link_works(&token)).await?? {
-        return Ok(invalid());
+        return Ok(invalid(&state));
     }
     let page = WasntMePage {
+        site: Site::of(&state.config),
         csrf_token: csrf::token(&session),
         action: action_of(&req),
         error: None,
@@ -93,6 +108,7 @@ pub async fn wasnt_me(
     let form = read_form(&req, payload).await?;
     if csrf::verify(&session, &req, &form.text(csrf::FIELD)).is_err() {
         let page = WasntMePage {
+            site: Site::of(&state.config),
             csrf_token: csrf::token(&session),
             action: action_of(&req),
             error: Some(expired_form()),
@@ -106,9 +122,14 @@ pub async fn wasnt_me(
         Ok(()) => {
             // Whoever is logged in to this browser was signed out with everyone else.
             session.purge();
-            Ok(render(StatusCode::OK, &WasntMeDonePage))
+            Ok(render(
+                StatusCode::OK,
+                &WasntMeDonePage {
+                    site: Site::of(&state.config),
+                },
+            ))
         }
-        Err(WasntMeError::Invalid) => Ok(invalid()),
+        Err(WasntMeError::Invalid) => Ok(invalid(&state)),
         Err(WasntMeError::Hook(err)) => Err(PageError::internal(err.as_ref())),
         Err(WasntMeError::Database(err)) => Err(err.into()),
     }
@@ -141,13 +162,14 @@ pub async fn cancel_form(
     token: web::Path<String>,
 ) -> Result<HttpResponse, PageError> {
     let Some(presented) = presented(&state, &req, token.into_inner())? else {
-        return Ok(invalid());
+        return Ok(invalid(&state));
     };
     let reset = state.reset.clone();
     if !blocking::run(move || reset.cancel_link_works(&presented)).await?? {
-        return Ok(invalid());
+        return Ok(invalid(&state));
     }
     let page = CancelPage {
+        site: Site::of(&state.config),
         csrf_token: csrf::token(&session),
         action: action_of(&req),
         error: None,
@@ -166,6 +188,7 @@ pub async fn cancel(
     let form = read_form(&req, payload).await?;
     if csrf::verify(&session, &req, &form.text(csrf::FIELD)).is_err() {
         let page = CancelPage {
+            site: Site::of(&state.config),
             csrf_token: csrf::token(&session),
             action: action_of(&req),
             error: Some(expired_form()),
@@ -173,12 +196,17 @@ pub async fn cancel(
         return Ok(render(StatusCode::FORBIDDEN, &page));
     }
     let Some(presented) = presented(&state, &req, token.into_inner())? else {
-        return Ok(invalid());
+        return Ok(invalid(&state));
     };
     let (reset, client) = (state.reset.clone(), client_info(&req, &state.config));
     match blocking::run(move || reset.cancel(&presented, &client)).await? {
-        Ok(()) => Ok(render(StatusCode::OK, &CancelledPage)),
-        Err(TokenError::Invalid) => Ok(invalid()),
+        Ok(()) => Ok(render(
+            StatusCode::OK,
+            &CancelledPage {
+                site: Site::of(&state.config),
+            },
+        )),
+        Err(TokenError::Invalid) => Ok(invalid(&state)),
         Err(TokenError::Database(err)) => Err(err.into()),
     }
 }

@@ -21,6 +21,7 @@ use askama::Template;
 use secrecy::SecretString;
 
 use super::login::expired_form;
+use super::site::Site;
 use super::{read_form, redirect, render, PageError};
 use crate::config::{AccountBinding, LookupField};
 use crate::db::users::User;
@@ -96,6 +97,7 @@ fn kept_token(state: &AppState, session: &Session) -> Option<String> {
 #[derive(Template)]
 #[template(path = "pages/forgot_password.html")]
 struct ForgotPage {
+    site: Site,
     csrf_token: String,
     by_username: bool,
     email: String,
@@ -108,12 +110,14 @@ struct ForgotPage {
 #[template(path = "pages/check_inbox.html")]
 struct CheckInboxPage {
     by_username: bool,
+    site: Site,
     lifetime: String,
 }
 
 #[derive(Template)]
 #[template(path = "pages/reset_password.html")]
 struct ResetPage {
+    site: Site,
     csrf_token: String,
     username: String,
     min_length: usize,
@@ -125,11 +129,23 @@ struct ResetPage {
 
 #[derive(Template)]
 #[template(path = "pages/link_invalid.html")]
-struct LinkInvalidPage;
+struct LinkInvalidPage {
+    site: Site,
+}
+
+impl LinkInvalidPage {
+    fn of(state: &AppState) -> Self {
+        Self {
+            site: Site::of(&state.config),
+        }
+    }
+}
 
 #[derive(Template)]
 #[template(path = "pages/password_reset_done.html")]
-struct ResetDonePage;
+struct ResetDonePage {
+    site: Site,
+}
 
 /// `GET /forgot-password`.
 pub async fn forgot_form(state: web::Data<AppState>, session: Session) -> HttpResponse {
@@ -151,6 +167,7 @@ fn forgot_page(
 ) -> ForgotPage {
     let focus = if email_errors.is_empty() { "" } else { "email" };
     ForgotPage {
+        site: Site::of(&state.config),
         csrf_token: csrf::token(session),
         by_username: state.config.reset.lookup_field == LookupField::Username,
         email,
@@ -196,6 +213,7 @@ pub async fn forgot(
             &CheckInboxPage {
                 by_username: state.config.reset.lookup_field == LookupField::Username,
                 lifetime: i18n::format_lifetime(state.config.reset.token_ttl),
+                site: Site::of(&state.config),
             },
         )),
         Err(RequestError::Database(err)) => Err(err.into()),
@@ -212,7 +230,7 @@ pub async fn reset_link(
     token: web::Path<String>,
 ) -> Result<HttpResponse, PageError> {
     let Ok(account) = link_account(&state, &req) else {
-        return Ok(render(StatusCode::NOT_FOUND, &LinkInvalidPage));
+        return Ok(render(StatusCode::NOT_FOUND, &LinkInvalidPage::of(&state)));
     };
     let client = client_info(&req, &state.config);
     state
@@ -220,7 +238,7 @@ pub async fn reset_link(
         .token_check(limit_key(&client), account.is_some())?;
     let token = token.into_inner();
     if !state.reset.could_be_token(&token) {
-        return Ok(render(StatusCode::NOT_FOUND, &LinkInvalidPage));
+        return Ok(render(StatusCode::NOT_FOUND, &LinkInvalidPage::of(&state)));
     }
     let (typed, identifier) = account.unzip();
     let presented = PresentedToken {
@@ -240,9 +258,9 @@ pub async fn reset_link(
                     None => drop(session.remove(RESET_ACCOUNT)),
                 }
             }
-            Ok(redirect("/reset-password"))
+            Ok(redirect(&Site::of(&state.config).link("/reset-password")))
         }
-        Err(TokenError::Invalid) => Ok(render(StatusCode::NOT_FOUND, &LinkInvalidPage)),
+        Err(TokenError::Invalid) => Ok(render(StatusCode::NOT_FOUND, &LinkInvalidPage::of(&state))),
         Err(TokenError::Database(err)) => Err(err.into()),
     }
 }
@@ -269,13 +287,14 @@ async fn after_token_gone(state: &AppState, session: &Session) -> Result<HttpRes
         session.get::<i64>(RESET_USER),
         session.get::<i64>(RESET_STAMP),
     ) else {
-        return Ok(render(StatusCode::NOT_FOUND, &LinkInvalidPage));
+        return Ok(render(StatusCode::NOT_FOUND, &LinkInvalidPage::of(state)));
     };
     let reset = state.reset.clone();
     if blocking::run(move || reset.just_reset(user_id, stamp)).await?? {
-        Ok(render(StatusCode::OK, &ResetDonePage))
+        let site = Site::of(&state.config);
+        Ok(render(StatusCode::OK, &ResetDonePage { site }))
     } else {
-        Ok(render(StatusCode::NOT_FOUND, &LinkInvalidPage))
+        Ok(render(StatusCode::NOT_FOUND, &LinkInvalidPage::of(state)))
     }
 }
 
@@ -302,7 +321,7 @@ pub async fn reset_form(
         )),
         Err(TokenError::Invalid) => {
             session.remove(RESET_TOKEN);
-            Ok(render(StatusCode::NOT_FOUND, &LinkInvalidPage))
+            Ok(render(StatusCode::NOT_FOUND, &LinkInvalidPage::of(&state)))
         }
         Err(TokenError::Database(err)) => Err(err.into()),
     }
@@ -322,6 +341,7 @@ fn reset_page(
         (true, true) => "",
     };
     ResetPage {
+        site: Site::of(&state.config),
         csrf_token: csrf::token(session),
         username,
         min_length: state.config.passwords.min_length,
@@ -393,7 +413,12 @@ pub async fn reset(
     match blocking::run(move || reset.confirm(&presented, password, &client)).await? {
         Ok(()) => {
             end_reset(&session);
-            Ok(render(StatusCode::OK, &ResetDonePage))
+            Ok(render(
+                StatusCode::OK,
+                &ResetDonePage {
+                    site: Site::of(&state.config),
+                },
+            ))
         }
         Err(ConfirmError::InvalidToken) => {
             session.remove(RESET_TOKEN);
