@@ -180,8 +180,12 @@ async fn the_document_is_openapi_3_1_and_lists_exactly_the_served_routes(backend
 
     // No route reaches the router but through that table: an `/api` path literal in a
     // registration call anywhere else in the source is an undocumented route.
+    // The one `/api` scope (it carries CORS and the JSON 404) mounts exactly the table.
+    let mounting_scope = "scope(\"/api\")\n            .configure(api::routes)";
     for file in rust_files(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src")) {
-        let text = std::fs::read_to_string(&file).unwrap();
+        let text = std::fs::read_to_string(&file)
+            .unwrap()
+            .replace(mounting_scope, "");
         for call in [
             "route(\"/api",
             "resource(\"/api",

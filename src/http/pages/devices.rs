@@ -19,7 +19,7 @@ use crate::services::devices::{Current, Device, DeviceKind};
 /// One entry, formatted for people.
 struct DeviceView {
     id: String,
-    label: &'static str,
+    label: String,
     created_at: String,
     last_used_at: String,
     ip_address: String,
@@ -29,18 +29,22 @@ struct DeviceView {
 
 impl From<Device> for DeviceView {
     fn from(device: Device) -> Self {
-        let time = |at: chrono::NaiveDateTime| at.format("%Y-%m-%d %H:%M UTC").to_string();
+        let time = crate::i18n::format_datetime;
         Self {
             label: match device.kind {
-                DeviceKind::Browser => "Browser session",
-                DeviceKind::ApiToken => "App (API token)",
+                DeviceKind::Browser => crate::i18n::t("sessions-browser"),
+                DeviceKind::ApiToken => crate::i18n::t("sessions-app"),
             },
             created_at: time(device.created_at),
             last_used_at: device
                 .last_used_at
-                .map_or_else(|| "not since signing in".to_owned(), time),
-            ip_address: device.ip_address.unwrap_or_else(|| "unknown".to_owned()),
-            user_agent: device.user_agent.unwrap_or_else(|| "unknown".to_owned()),
+                .map_or_else(|| crate::i18n::t("sessions-not-since"), time),
+            ip_address: device
+                .ip_address
+                .unwrap_or_else(|| crate::i18n::t("sessions-unknown")),
+            user_agent: device
+                .user_agent
+                .unwrap_or_else(|| crate::i18n::t("sessions-unknown")),
             current: device.current,
             id: device.id,
         }
@@ -53,7 +57,7 @@ struct SessionsPage {
     site: Site,
     csrf_token: String,
     devices: Vec<DeviceView>,
-    notice: Option<&'static str>,
+    notice: Option<String>,
     error: Option<String>,
 }
 
@@ -67,7 +71,7 @@ async fn page(
     state: &web::Data<AppState>,
     session: &Session,
     user: User,
-    notice: Option<&'static str>,
+    notice: Option<String>,
     error: Option<String>,
 ) -> Result<SessionsPage, PageError> {
     let (accounts, ttl, device) = (
@@ -98,7 +102,10 @@ pub async fn sessions(
         Ok(user) => user,
         Err(to_login) => return Ok(to_login),
     };
-    let notice = query.revoked.is_some().then_some("The session was ended.");
+    let notice = query
+        .revoked
+        .is_some()
+        .then(|| crate::i18n::t("sessions-ended"));
     let page = page(&state, &session, user, notice, None).await?;
     Ok(render(StatusCode::OK, &page))
 }
@@ -142,7 +149,7 @@ pub async fn revoke(
                 &session,
                 user,
                 None,
-                Some("That session had already ended.".to_owned()),
+                Some(crate::i18n::t("sessions-already-ended")),
             )
             .await?;
             Ok(render(StatusCode::NOT_FOUND, &page))
