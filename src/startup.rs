@@ -116,6 +116,7 @@ impl Application {
             outbox.clone(),
             account_settings(&config),
         ));
+        let limits = Arc::new(ip_limits(&config, &db));
         let state = AppState {
             db,
             hasher,
@@ -123,7 +124,7 @@ impl Application {
             outbox,
             reset,
             accounts,
-            limits: Arc::new(IpLimits::new(&config.limits, config.reset.token_generator)),
+            limits,
             config: Arc::new(config),
         };
         let listener = TcpListener::bind(state.config.bind)
@@ -176,6 +177,16 @@ impl Application {
             tracing::warn!("some emails were still being sent at shutdown; their leases will expire and they will be sent again");
         }
         served
+    }
+}
+
+/// The limits that answer `429`: in memory on SQLite, in the database on PostgreSQL (shared by
+/// every instance of the deployment).
+fn ip_limits(config: &Config, db: &Db) -> IpLimits {
+    if db.is_postgres() {
+        IpLimits::shared(&config.limits, config.reset.token_generator, db)
+    } else {
+        IpLimits::new(&config.limits, config.reset.token_generator)
     }
 }
 

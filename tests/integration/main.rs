@@ -25,4 +25,5 @@ mod password_reset;
 mod races;
 mod reset_package;
 mod serve_binary;
+mod shared_limits;
 mod token_at_rest;

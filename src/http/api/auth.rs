@@ -44,7 +44,7 @@ pub async fn login(
 ) -> Result<HttpResponse, ApiError> {
     let client = client_info(&req, &state.config);
     let ip = limit_key(&client);
-    let attempt = state.limits.login_attempt(ip)?;
+    let attempt = state.limits.login_attempt(ip).await?;
     let [username, password] = read_fields(
         &req,
         payload,

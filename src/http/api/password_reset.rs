@@ -61,7 +61,7 @@ pub async fn request_reset(
             .map_err(request_error)?;
     }
     let client = client_info(&req, &state.config);
-    state.limits.reset_request(limit_key(&client))?;
+    state.limits.reset_request(limit_key(&client)).await?;
     state
         .reset
         .accept(&identifier, &client)
@@ -89,7 +89,7 @@ pub async fn validate_token(
     let presented = presented_token(&state, &form, &mut errors);
     check(errors)?;
     let presented = presented.ok_or_else(invalid_token)?;
-    admit(&state, &req, &presented)?;
+    admit(&state, &req, &presented).await?;
     let reset = state.reset.clone();
     match blocking::run(move || reset.validate(&presented)).await? {
         Ok(user) if state.config.reset.user_details_on_validation => Ok(HttpResponse::Ok()
@@ -113,7 +113,7 @@ pub async fn confirm_reset(
     let presented = presented_token(&state, &form, &mut errors);
     check(errors)?;
     let presented = presented.ok_or_else(invalid_token)?;
-    let client = admit(&state, &req, &presented)?;
+    let client = admit(&state, &req, &presented).await?;
     let reset = state.reset.clone();
     let password = password.unwrap_or_default().into();
     match blocking::run(move || reset.confirm(&presented, password, &client)).await? {
@@ -163,7 +163,7 @@ fn presented_token(
 
 /// Counts a token check against the client's limits (a code bound to its account is exempt
 /// from the global limit), then refuses a token of an impossible shape without a look-up.
-fn admit(
+async fn admit(
     state: &AppState,
     req: &HttpRequest,
     presented: &PresentedToken,
@@ -171,7 +171,8 @@ fn admit(
     let client = client_info(req, &state.config);
     state
         .limits
-        .token_check(limit_key(&client), presented.account.is_some())?;
+        .token_check(limit_key(&client), presented.account.is_some())
+        .await?;
     if state.reset.could_be_token(&presented.token) {
         Ok(client)
     } else {

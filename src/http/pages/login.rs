@@ -12,6 +12,7 @@ use crate::http::client::{client_info, limit_key};
 use crate::http::{blocking, csrf, AppState};
 use crate::passwords::HashError;
 use crate::services::accounts::{LoginError, INVALID_LOGIN};
+use crate::services::throttle::LimitError;
 
 /// The login form.
 #[derive(Template)]
@@ -89,12 +90,13 @@ pub async fn login(
     }
     let client = client_info(&req, &state.config);
     let ip = limit_key(&client);
-    let attempt = match state.limits.login_attempt(ip) {
+    let attempt = match state.limits.login_attempt(ip).await {
         Ok(attempt) => attempt,
-        Err(throttled) => {
+        Err(LimitError::Throttled(throttled)) => {
             let page = again(StatusCode::TOO_MANY_REQUESTS, TOO_MANY);
             return Ok(retry_after(page, throttled.retry_after_secs()));
         }
+        Err(LimitError::Database(err)) => return Err(err.into()),
     };
     let (accounts, login_name) = (state.accounts.clone(), username.clone());
     let password = SecretString::from(form.text("password"));

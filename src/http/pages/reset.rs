@@ -151,7 +151,7 @@ pub async fn forgot(
         ));
     }
     let client = client_info(&req, &state.config);
-    state.limits.reset_request(limit_key(&client))?;
+    state.limits.reset_request(limit_key(&client)).await?;
     let parsed = match typed.as_str() {
         "" => Err(BLANK.to_owned()),
         _ => ResetIdentifier::parse(state.config.reset.lookup_field, &typed)
@@ -190,7 +190,8 @@ pub async fn reset_link(
     let client = client_info(&req, &state.config);
     state
         .limits
-        .token_check(limit_key(&client), account.is_some())?;
+        .token_check(limit_key(&client), account.is_some())
+        .await?;
     let token = token.into_inner();
     if !state.reset.could_be_token(&token) {
         return Ok(render(StatusCode::NOT_FOUND, &LinkInvalidPage));
@@ -276,7 +277,8 @@ pub async fn reset(
     let client = client_info(&req, &state.config);
     state
         .limits
-        .token_check(limit_key(&client), presented.account.is_some())?;
+        .token_check(limit_key(&client), presented.account.is_some())
+        .await?;
     let (password, confirm) = (form.text("password"), form.text("confirm_password"));
     if password != confirm {
         let page = reset_page(
