@@ -70,6 +70,12 @@ impl Cli {
     }
 }
 
+/// A command that finished but reports a condition through its exit code (`outbox status`: 3
+/// when a message is dead). It has said what it had to on standard output: no error line.
+#[derive(Debug, thiserror::Error)]
+#[error("exit status {0}")]
+pub struct ExitStatus(pub u8);
+
 /// Runs one command to completion.
 pub fn run(cli: Cli, config: Config) -> anyhow::Result<()> {
     match cli.command.unwrap_or(Command::Serve { no_migrate: false }) {
