@@ -25,6 +25,7 @@ pub fn routes(state: &AppState) -> impl FnOnce(&mut web::ServiceConfig) {
     let pages = pages::routes(state);
     move |cfg| {
         cfg.route("/healthz", web::get().to(api::health::health))
+            .route("/readyz", web::get().to(api::health::ready))
             .configure(api::password_reset::routes("/api/password_reset"))
             .configure(api::auth::routes("/api/auth"))
             .route(

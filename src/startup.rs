@@ -4,6 +4,7 @@
 //! free port that [`Application::address`] reports.
 
 use std::net::{SocketAddr, TcpListener};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -125,6 +126,7 @@ impl Application {
             reset,
             accounts,
             limits,
+            draining: Arc::new(AtomicBool::new(false)),
             config: Arc::new(config),
         };
         let listener = TcpListener::bind(state.config.bind)
@@ -141,6 +143,8 @@ impl Application {
                 .configure(http::routes(&server_state))
         })
         .workers(state.config.http_workers)
+        // Signals are ours (see `run_until_stopped`): SIGTERM drains first.
+        .disable_signals()
         .shutdown_timeout(SHUTDOWN_GRACE_SECS)
         .worker_max_blocking_threads(BLOCKING_THREADS_PER_WORKER)
         .listen(listener)?
@@ -164,11 +168,30 @@ impl Application {
         &self.state
     }
 
-    /// Serves until SIGINT/SIGTERM, then finishes in-flight requests, then in-flight sends:
-    /// each of those ends by its send deadline (`LATCHKEY_SMTP_TIMEOUT` from its claim), so
-    /// the drain waits at most that plus the lease margin, even on a tarpit SMTP server.
+    /// Serves until SIGTERM or SIGINT. SIGTERM first drains: `/readyz` answers `draining` for
+    /// `LATCHKEY_DRAIN_DELAY` (requests are still served meanwhile, so a load balancer can take
+    /// the instance out without a failed request); SIGINT skips the delay. Then the server
+    /// stops accepting, finishes in-flight requests, then in-flight sends: each of those ends
+    /// by its send deadline (`LATCHKEY_SMTP_TIMEOUT` from its claim), so the drain waits at most
+    /// that plus the lease margin, even on a tarpit SMTP server.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        let handle = self.server.handle();
+        let draining = self.state.draining.clone();
+        let delay = self.state.config.drain_delay;
+        let stopper = tokio::spawn(async move {
+            if stop_signal().await == Stop::Drain {
+                draining.store(true, Ordering::Release);
+                tracing::info!(
+                    delay_ms = delay.as_millis() as u64,
+                    "SIGTERM: draining (readiness answers 503), then stopping"
+                );
+                tokio::time::sleep(delay).await;
+            }
+            tracing::info!("stopping: no new connections; finishing in-flight requests");
+            handle.stop(true).await;
+        });
         let served = self.server.await;
+        stopper.abort();
         let (workers, grace) = (self.workers, self.worker_grace);
         let finished = web::block(move || workers.shutdown(grace))
             .await
@@ -187,6 +210,44 @@ fn ip_limits(config: &Config, db: &Db) -> IpLimits {
         IpLimits::shared(&config.limits, config.reset.token_generator, db)
     } else {
         IpLimits::new(&config.limits, config.reset.token_generator)
+    }
+}
+
+/// How a stop was asked for.
+#[derive(Debug, PartialEq, Eq)]
+enum Stop {
+    /// SIGTERM: drain first.
+    Drain,
+    /// SIGINT (Ctrl-C): stop gracefully at once.
+    Now,
+}
+
+/// Waits for SIGTERM or SIGINT. A signal that cannot be listened for is logged and never comes
+/// (the process can still be stopped by the other one, or killed).
+async fn stop_signal() -> Stop {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        let term = async {
+            match signal(SignalKind::terminate()) {
+                Ok(mut term) => {
+                    term.recv().await;
+                }
+                Err(err) => {
+                    tracing::warn!(error = %err, "cannot listen for SIGTERM");
+                    std::future::pending::<()>().await;
+                }
+            }
+        };
+        tokio::select! {
+            () = term => Stop::Drain,
+            Ok(()) = tokio::signal::ctrl_c() => Stop::Now,
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+        Stop::Now
     }
 }
 

@@ -1,5 +1,6 @@
 //! What every handler can reach: the pool, the hasher, the configuration and derived keys.
 
+use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 
 use crate::config::Config;
@@ -30,4 +31,6 @@ pub struct AppState {
     pub accounts: Arc<AccountService>,
     /// Per-IP rate limits.
     pub limits: Arc<IpLimits>,
+    /// Set on SIGTERM: `/readyz` answers `draining` until the server stops.
+    pub draining: Arc<AtomicBool>,
 }

@@ -134,6 +134,10 @@ pub fn base_vars(db: &TestDb) -> HashMap<String, String> {
             db.dir.path().join("mail").display().to_string(),
         ),
         ("LATCHKEY_LOG".to_owned(), "warn".to_owned()),
+        // Tests that stop a server by SIGTERM measure their own bounds; the drain test sets
+        // its delay. Metrics on a free port: many apps run at once.
+        ("LATCHKEY_DRAIN_DELAY".to_owned(), "0s".to_owned()),
+        ("LATCHKEY_METRICS_BIND".to_owned(), "127.0.0.1:0".to_owned()),
     ])
 }
 
@@ -339,6 +343,8 @@ impl TestApp {
 /// A `latchkey serve` child process, killed when dropped.
 pub struct ServerProcess {
     pub child: std::process::Child,
+    /// The port it listens on.
+    pub port: u16,
 }
 
 impl ServerProcess {
@@ -359,7 +365,7 @@ impl ServerProcess {
             .stderr(Stdio::null())
             .spawn()
             .unwrap();
-        let process = Self { child };
+        let process = Self { child, port };
         let url = format!("http://127.0.0.1:{port}/healthz");
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
         while reqwest::get(&url)

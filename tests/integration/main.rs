@@ -23,6 +23,7 @@ mod outbox;
 mod pages;
 mod password_reset;
 mod races;
+mod readiness;
 mod reset_package;
 mod serve_binary;
 mod shared_limits;
