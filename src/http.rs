@@ -9,6 +9,7 @@ pub mod client;
 pub mod csrf;
 pub mod errors;
 pub mod form;
+pub mod metrics;
 pub mod pages;
 pub mod security_headers;
 pub mod session_store;

@@ -23,6 +23,7 @@ pub mod email;
 pub mod error;
 pub mod html_escape;
 pub mod http;
+pub mod metrics;
 pub mod passwords;
 pub mod secrets;
 pub mod services;

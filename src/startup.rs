@@ -19,6 +19,7 @@ use crate::domain::PasswordRules;
 use crate::email::worker::{PoolSetup, WorkerPool};
 use crate::email::{Composer, Transport};
 use crate::http::{self, AppState};
+use crate::metrics::Metrics;
 use crate::passwords::PasswordHasher;
 use crate::secrets::{self, DerivedKeys};
 use crate::services::accounts::{AccountService, AccountSettings};
@@ -40,6 +41,7 @@ const LOCAL_WORKER_GRACE: Duration = Duration::from_secs(5);
 /// A bound server with its email workers running.
 pub struct Application {
     server: Server,
+    metrics_server: Option<(Server, SocketAddr)>,
     address: SocketAddr,
     state: AppState,
     workers: WorkerPool,
@@ -79,7 +81,11 @@ impl Application {
             .map_err(|err| anyhow::anyhow!("invalid LATCHKEY_EMAIL_FROM: {err}"))?;
         let keys = Arc::new(DerivedKeys::new(&secret));
         let outbox = Outbox::new(composer.clone(), keys.outbox_bodies.clone());
-        let hasher = Arc::new(PasswordHasher::new(config.passwords.argon2)?);
+        let metrics = Arc::new(Metrics::new());
+        let hasher = Arc::new(
+            PasswordHasher::new(config.passwords.argon2)?
+                .with_hash_histogram(metrics.hash_seconds.clone()),
+        );
         crate::services::import::calibrate_login_timing(&db, hasher.clone());
         let reset = Arc::new(ResetService::new(
             db.clone(),
@@ -90,13 +96,16 @@ impl Application {
             outbox.clone(),
             reset_settings(&config),
         ));
-        let delivery = Arc::new(Delivery::new(
-            db.background(),
-            Transport::from_config(&config.email)?,
-            composer,
-            keys.outbox_bodies.clone(),
-            RetryPolicy::from_config(&config.email),
-        ));
+        let delivery = Arc::new(
+            Delivery::new(
+                db.background(),
+                Transport::from_config(&config.email)?,
+                composer,
+                keys.outbox_bodies.clone(),
+                RetryPolicy::from_config(&config.email),
+            )
+            .counting_sent_resets(metrics.resets_sent()),
+        );
         // A send in hand ends by its deadline and is recorded within the lease margin.
         let worker_grace = delivery
             .send_budget()
@@ -117,7 +126,7 @@ impl Application {
             outbox.clone(),
             account_settings(&config),
         ));
-        let limits = Arc::new(ip_limits(&config, &db));
+        let limits = Arc::new(ip_limits(&config, &db).counted_in(metrics.clone()));
         let state = AppState {
             db,
             hasher,
@@ -127,6 +136,7 @@ impl Application {
             accounts,
             limits,
             draining: Arc::new(AtomicBool::new(false)),
+            metrics,
             config: Arc::new(config),
         };
         let listener = TcpListener::bind(state.config.bind)
@@ -139,6 +149,10 @@ impl Application {
                 .wrap(http::security_headers::headers(
                     &server_state.config.public_url,
                 ))
+                .wrap(actix_web::middleware::from_fn({
+                    let metrics = server_state.metrics.clone();
+                    move |req, next| http::metrics::track(metrics.clone(), req, next)
+                }))
                 .wrap(http::access_log::logger())
                 .configure(http::routes(&server_state))
         })
@@ -149,8 +163,13 @@ impl Application {
         .worker_max_blocking_threads(BLOCKING_THREADS_PER_WORKER)
         .listen(listener)?
         .run();
+        let metrics_server = match state.config.metrics_bind {
+            Some(bind) => Some(metrics_server(bind, &state)?),
+            None => None,
+        };
         Ok(Self {
             server,
+            metrics_server,
             address,
             state,
             workers,
@@ -161,6 +180,11 @@ impl Application {
     /// The address actually bound (the real port when `:0` was asked for).
     pub fn address(&self) -> SocketAddr {
         self.address
+    }
+
+    /// Where `GET /metrics` is served (`None` when `LATCHKEY_METRICS_BIND=off`).
+    pub fn metrics_address(&self) -> Option<SocketAddr> {
+        self.metrics_server.as_ref().map(|(_, address)| *address)
     }
 
     /// The shared state, for tests that inspect the database directly.
@@ -176,6 +200,18 @@ impl Application {
     /// that plus the lease margin, even on a tarpit SMTP server.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let handle = self.server.handle();
+        let metrics_handle = self
+            .metrics_server
+            .as_ref()
+            .map(|(server, _)| server.handle());
+        if let Some((server, _)) = self.metrics_server {
+            // Metrics are served until the process ends; a failure there is only logged.
+            tokio::spawn(async move {
+                if let Err(err) = server.await {
+                    tracing::warn!(error = %err, "the metrics listener failed");
+                }
+            });
+        }
         let draining = self.state.draining.clone();
         let delay = self.state.config.drain_delay;
         let stopper = tokio::spawn(async move {
@@ -189,6 +225,9 @@ impl Application {
             }
             tracing::info!("stopping: no new connections; finishing in-flight requests");
             handle.stop(true).await;
+            if let Some(metrics) = metrics_handle {
+                metrics.stop(false).await;
+            }
         });
         let served = self.server.await;
         stopper.abort();
@@ -211,6 +250,30 @@ fn ip_limits(config: &Config, db: &Db) -> IpLimits {
     } else {
         IpLimits::new(&config.limits, config.reset.token_generator)
     }
+}
+
+/// The metrics listener: `GET /metrics` only, one worker, on its own address (never the
+/// public port).
+fn metrics_server(bind: SocketAddr, state: &AppState) -> anyhow::Result<(Server, SocketAddr)> {
+    let listener = TcpListener::bind(bind)
+        .with_context(|| format!("cannot listen for metrics on {bind} (LATCHKEY_METRICS_BIND)"))?;
+    let address = listener.local_addr()?;
+    let scrape = web::Data::new(http::metrics::Scrape {
+        metrics: state.metrics.clone(),
+        db: state.db.clone(),
+        hasher: state.hasher.clone(),
+    });
+    let server = HttpServer::new(move || {
+        App::new()
+            .app_data(scrape.clone())
+            .route("/metrics", web::get().to(http::metrics::scrape))
+    })
+    .workers(1)
+    .disable_signals()
+    .shutdown_timeout(1)
+    .listen(listener)?
+    .run();
+    Ok((server, address))
 }
 
 /// How a stop was asked for.

@@ -84,6 +84,8 @@ pub struct Delivery {
     /// Local backends (file, log) are drained by one worker at a time, in batches: they never
     /// wait on a network, so more threads would only take CPU from the requests.
     local_turn: Option<Mutex<()>>,
+    /// Counts reset mails the server accepted (metrics), when set.
+    resets_sent: Option<prometheus::IntCounter>,
 }
 
 /// A claim this process holds while sending.
@@ -122,7 +124,14 @@ impl Delivery {
             in_flight: Mutex::new(BTreeMap::new()),
             local_turn: (transport.batch_size() > 1).then(|| Mutex::new(())),
             transport,
+            resets_sent: None,
         }
+    }
+
+    /// Counts every reset mail recorded as sent in `counter`.
+    pub fn counting_sent_resets(mut self, counter: prometheus::IntCounter) -> Self {
+        self.resets_sent = Some(counter);
+        self
     }
 
     /// The lease length, which paces the lease keeper.
@@ -309,6 +318,12 @@ impl Delivery {
         })?;
         for ((message, outcome), updated) in batch.iter().zip(outcomes).zip(updated) {
             log_outcome(message, outcome, updated > 0);
+            if let (Some(counter), Outcome::Sent, true) = (&self.resets_sent, outcome, updated > 0)
+            {
+                if message.kind == crate::services::outbox::KIND_PASSWORD_RESET {
+                    counter.inc();
+                }
+            }
         }
         Ok(())
     }

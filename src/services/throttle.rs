@@ -11,7 +11,7 @@ use std::collections::HashMap;
 use std::net::IpAddr;
 use std::num::NonZeroU32;
 use std::sync::atomic::{AtomicU32, Ordering};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use governor::clock::{Clock, DefaultClock};
@@ -20,6 +20,7 @@ use governor::{DefaultDirectRateLimiter, DefaultKeyedRateLimiter, Quota};
 use crate::config::values::Rate;
 use crate::config::{RateLimits, TokenGeneratorConfig};
 use crate::db::{Db, DbError};
+use crate::metrics::Metrics;
 
 /// How many checks between two sweeps of idle keys (keeps memory bounded).
 const SWEEP_EVERY: u32 = 4096;
@@ -214,6 +215,7 @@ pub struct IpLimits {
     token_checks: Option<Limit>,
     token_checks_global: Option<Limit>,
     login_failures: Option<Failures>,
+    metrics: Option<Arc<Metrics>>,
 }
 
 impl IpLimits {
@@ -232,6 +234,7 @@ impl IpLimits {
             login_failures: limits
                 .login_failures_per_ip
                 .map(|rate| Failures::Local(FailureWindow::new(rate))),
+            metrics: None,
         }
     }
 
@@ -250,13 +253,27 @@ impl IpLimits {
             login_failures: limits
                 .login_failures_per_ip
                 .map(|rate| Failures::Shared(shared::SharedFailures::new(rate, db.clone()))),
+            metrics: None,
         }
+    }
+
+    /// Counts every refusal in `metrics` (`latchkey_rate_limited_total{limit}`).
+    pub fn counted_in(mut self, metrics: Arc<Metrics>) -> Self {
+        self.metrics = Some(metrics);
+        self
+    }
+
+    fn count<T>(&self, limit: &str, outcome: Result<T, LimitError>) -> Result<T, LimitError> {
+        if let (Err(LimitError::Throttled(_)), Some(metrics)) = (&outcome, &self.metrics) {
+            metrics.limited(limit);
+        }
+        outcome
     }
 
     /// Counts one reset request from `ip`.
     pub async fn reset_request(&self, ip: IpAddr) -> Result<(), LimitError> {
         match &self.reset_requests {
-            Some(limit) => limit.check(ip).await,
+            Some(limit) => self.count("reset_requests_per_ip", limit.check(ip).await),
             None => Ok(()),
         }
     }
@@ -267,10 +284,12 @@ impl IpLimits {
     /// one client exhausting the global limit never blocks another client's own code.
     pub async fn token_check(&self, ip: IpAddr, names_account: bool) -> Result<(), LimitError> {
         if let Some(limit) = &self.token_checks {
-            limit.check(ip).await?;
+            self.count("token_checks_per_ip", limit.check(ip).await)?;
         }
         match &self.token_checks_global {
-            Some(global) if !names_account => global.check_global().await,
+            Some(global) if !names_account => {
+                self.count("token_checks_global", global.check_global().await)
+            }
             _ => Ok(()),
         }
     }
@@ -283,9 +302,14 @@ impl IpLimits {
             Some(Failures::Local(limit)) => Some(Taken::Local(
                 limit,
                 ip,
-                limit.take(ip).map_err(LimitError::Throttled)?,
+                self.count(
+                    "login_failures_per_ip",
+                    limit.take(ip).map_err(LimitError::Throttled),
+                )?,
             )),
-            Some(Failures::Shared(limit)) => Some(Taken::Shared(limit.take(ip).await?)),
+            Some(Failures::Shared(limit)) => Some(Taken::Shared(
+                self.count("login_failures_per_ip", limit.take(ip).await)?,
+            )),
             None => None,
         };
         Ok(LoginAttempt { taken })
@@ -343,6 +367,7 @@ mod tests {
                 count,
                 period: Duration::from_secs(3600),
             }))),
+            metrics: None,
         }
     }
 

@@ -144,6 +144,8 @@ pub fn base_vars(db: &TestDb) -> HashMap<String, String> {
 /// A running application and a client for it.
 pub struct TestApp {
     pub address: String,
+    /// `http://HOST:PORT` of the metrics listener, unless `LATCHKEY_METRICS_BIND=off`.
+    pub metrics_address: Option<String>,
     /// The spawned `run_until_stopped`; aborting it drops the application without a graceful stop.
     pub server: tokio::task::JoinHandle<std::io::Result<()>>,
     pub client: reqwest::Client,
@@ -176,10 +178,12 @@ async fn start(
     let config = Config::from_vars(&move |name| lookup.get(name).cloned()).unwrap();
     let app = Application::build(config, true).await.unwrap();
     let address = format!("http://{}", app.address());
+    let metrics_address = app.metrics_address().map(|at| format!("http://{at}"));
     let state = app.state().clone();
     let server = tokio::spawn(app.run_until_stopped());
     TestApp {
         address,
+        metrics_address,
         server,
         client: reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())

@@ -17,6 +17,7 @@ mod health;
 mod hostile_smtp;
 mod identity;
 mod many_instances;
+mod metrics;
 mod migrations;
 mod number_codes;
 mod outbox;

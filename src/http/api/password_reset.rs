@@ -67,6 +67,7 @@ pub async fn request_reset(
         .accept(&identifier, &client)
         .await
         .map_err(request_error)?;
+    state.metrics.reset("requested");
     Ok(status_ok())
 }
 
@@ -117,7 +118,10 @@ pub async fn confirm_reset(
     let reset = state.reset.clone();
     let password = password.unwrap_or_default().into();
     match blocking::run(move || reset.confirm(&presented, password, &client)).await? {
-        Ok(()) => Ok(status_ok()),
+        Ok(()) => {
+            state.metrics.reset("completed");
+            Ok(status_ok())
+        }
         Err(err) => Err(confirm_error(err)),
     }
 }

@@ -93,6 +93,7 @@ pub async fn login(
     let attempt = match state.limits.login_attempt(ip).await {
         Ok(attempt) => attempt,
         Err(LimitError::Throttled(throttled)) => {
+            state.metrics.login("throttled");
             let page = again(StatusCode::TOO_MANY_REQUESTS, TOO_MANY);
             return Ok(retry_after(page, throttled.retry_after_secs()));
         }
@@ -100,7 +101,10 @@ pub async fn login(
     };
     let (accounts, login_name) = (state.accounts.clone(), username.clone());
     let password = SecretString::from(form.text("password"));
-    match blocking::run(move || accounts.verify_credentials(&login_name, &password, ip)).await? {
+    let outcome =
+        blocking::run(move || accounts.verify_credentials(&login_name, &password, ip)).await?;
+    crate::http::api::auth::count_login(&state.metrics, &outcome);
+    match outcome {
         Ok(user) => {
             log_in(&session, &user)?;
             tracing::info!(user_id = user.id, "logged in to a browser session");

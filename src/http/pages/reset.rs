@@ -165,12 +165,17 @@ pub async fn forgot(
         }
     };
     match state.reset.accept(&identifier, &client).await {
-        Ok(()) => Ok(render(
-            StatusCode::OK,
-            &CheckInboxPage {
-                lifetime: crate::email::templates::format_lifetime(state.config.reset.token_ttl),
-            },
-        )),
+        Ok(()) => {
+            state.metrics.reset("requested");
+            Ok(render(
+                StatusCode::OK,
+                &CheckInboxPage {
+                    lifetime: crate::email::templates::format_lifetime(
+                        state.config.reset.token_ttl,
+                    ),
+                },
+            ))
+        }
         Err(RequestError::Database(err)) => Err(err.into()),
         Err(RequestError::NoAccount) => Err(PageError::Internal),
     }
@@ -294,6 +299,7 @@ pub async fn reset(
     let password = SecretString::from(password);
     match blocking::run(move || reset.confirm(&presented, password, &client)).await? {
         Ok(()) => {
+            state.metrics.reset("completed");
             session.purge();
             Ok(render(StatusCode::OK, &ResetDonePage))
         }
