@@ -135,7 +135,7 @@ fn connect(config: &Config) -> anyhow::Result<Db> {
 /// and queued mail is sealed with it).
 fn reset_service(config: &Config, db: Db) -> anyhow::Result<ResetService> {
     let secret = secrets::resolve(config.secret_key.as_ref(), &config.database_url)?;
-    let keys = DerivedKeys::new(&secret);
+    let keys = DerivedKeys::with_fallbacks(&secret, &config.secret_key_fallbacks);
     let composer = Composer::new(&config.email.from)
         .map_err(|err| anyhow::anyhow!("invalid LATCHKEY_EMAIL_FROM: {err}"))?;
     Ok(ResetService::new(

@@ -6,6 +6,7 @@ pub mod api;
 pub mod bearer;
 pub mod blocking;
 pub mod client;
+pub mod cookie_rotation;
 pub mod csrf;
 pub mod errors;
 pub mod form;

@@ -79,7 +79,10 @@ impl Application {
         };
         let composer = Composer::new(&config.email.from)
             .map_err(|err| anyhow::anyhow!("invalid LATCHKEY_EMAIL_FROM: {err}"))?;
-        let keys = Arc::new(DerivedKeys::new(&secret));
+        let keys = Arc::new(DerivedKeys::with_fallbacks(
+            &secret,
+            &config.secret_key_fallbacks,
+        ));
         let outbox = Outbox::new(composer.clone(), keys.outbox_bodies.clone());
         let metrics = Arc::new(Metrics::new());
         let hasher = Arc::new(

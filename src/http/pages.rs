@@ -9,6 +9,8 @@ pub mod reset;
 pub mod session;
 
 use actix_session::config::{CookieContentSecurity, PersistentSession, TtlExtensionPolicy};
+use std::sync::Arc;
+
 use actix_session::SessionMiddleware;
 use actix_web::cookie::{time, Key, SameSite};
 use actix_web::http::{header, StatusCode};
@@ -16,6 +18,7 @@ use actix_web::middleware::from_fn;
 use actix_web::{guard, web, HttpRequest, HttpResponse, ResponseError};
 use askama::Template;
 
+use super::cookie_rotation::{self, CookieKeys};
 use super::form::ApiForm;
 use super::session_store::DbSessionStore;
 use super::AppState;
@@ -30,10 +33,21 @@ pub use failures::PageError;
 pub fn routes(state: &AppState) -> impl FnOnce(&mut web::ServiceConfig) {
     let state = state.clone();
     move |cfg| {
+        let cookie_keys = Arc::new(CookieKeys::new(
+            session_cookie_name(&state),
+            &state.keys.cookie_key,
+            &state.keys.fallback_cookie_keys,
+        ));
         let page = |path: &str| {
+            let cookie_keys = cookie_keys.clone();
             web::resource(path)
                 .wrap(session_middleware(&state))
                 .wrap(from_fn(failures::storage_failures_as_pages))
+                // Outermost: it rewrites a request header, which actix allows only while no
+                // other middleware holds a handle on the request (the failure guard does).
+                .wrap(from_fn(move |req, next| {
+                    cookie_rotation::upgrade_old_cookies(cookie_keys.clone(), req, next)
+                }))
         };
         cfg.service(
             web::scope("")
@@ -74,6 +88,16 @@ pub fn readable() -> actix_web::Route {
     web::route().guard(guard::Any(guard::Get()).or(guard::Head()))
 }
 
+/// `__Host-latchkey` over HTTPS (the prefix pins it to this host and path), else
+/// `latchkey_session`.
+fn session_cookie_name(state: &AppState) -> &'static str {
+    if state.config.public_url.is_https() {
+        "__Host-latchkey"
+    } else {
+        "latchkey_session"
+    }
+}
+
 fn session_middleware(state: &AppState) -> SessionMiddleware<DbSessionStore> {
     let https = state.config.public_url.is_https();
     let store = DbSessionStore::new(
@@ -86,14 +110,7 @@ fn session_middleware(state: &AppState) -> SessionMiddleware<DbSessionStore> {
         i64::try_from(state.config.session_ttl.as_secs()).unwrap_or(i64::MAX),
     );
     SessionMiddleware::builder(store, Key::from(&state.keys.cookie_key))
-        .cookie_name(
-            if https {
-                "__Host-latchkey"
-            } else {
-                "latchkey_session"
-            }
-            .to_owned(),
-        )
+        .cookie_name(session_cookie_name(state).to_owned())
         .cookie_secure(https)
         .cookie_http_only(true)
         .cookie_same_site(SameSite::Lax)

@@ -16,6 +16,7 @@ mod edges;
 mod health;
 mod hostile_smtp;
 mod identity;
+mod key_rotation;
 mod many_instances;
 mod metrics;
 mod migrations;
