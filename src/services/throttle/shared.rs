@@ -9,7 +9,9 @@
 //!   itself. It asks for more than one only while a key is busy on this instance (asked again
 //!   within [`HOT`]; the size doubles per ask, up to [`MAX_CHUNK`]) *and* the key has many left
 //!   (at most 1/16 of what the database said was left), so near a limit every unit is decided
-//!   by the database one at a time. Units are counted when taken, so stock can only make the
+//!   by the database one at a time. While one ask of a key is in flight, concurrent requests
+//!   for it ask for one unit each (no herd of chunks), and a request the database refuses takes
+//!   a unit another ask brought back meanwhile. Units are counted when taken, so stock can only make the
 //!   deployment stricter: an instance holding unspent units for at most [`STOCK_LIFETIME`]
 //!   keeps them from the others.
 //! * **Remembered refusals.** After the database refuses a key, the instance refuses it itself
@@ -47,6 +49,8 @@ struct Local {
     chunk: u32,
     last_ask: Option<Instant>,
     left: u64,
+    /// Asks of this key in flight: while one is, others take one unit each (no herd of chunks).
+    asking: u32,
 }
 
 /// The next step for one request.
@@ -113,8 +117,18 @@ impl SharedRate {
                 )),
             }
         })
-        .await??;
-        self.record(key, decision).map_err(LimitError::Throttled)
+        .await
+        .and_then(|decided| decided);
+        match decision {
+            Ok(decision) => self.record(key, decision).map_err(LimitError::Throttled),
+            Err(err) => {
+                let mut map = self.lock();
+                if let Some(local) = map.get_mut(&key) {
+                    local.asking = local.asking.saturating_sub(1);
+                }
+                Err(err.into())
+            }
+        }
     }
 
     fn step(&self, key: Option<IpAddr>) -> Step {
@@ -148,6 +162,10 @@ impl SharedRate {
             1
         };
         local.last_ask = Some(now);
+        local.asking += 1;
+        if local.asking > 1 {
+            return Step::Ask(1);
+        }
         let by_left = u32::try_from((local.left / 16).max(1)).unwrap_or(MAX_CHUNK);
         Step::Ask(local.chunk.min(by_left))
     }
@@ -160,6 +178,7 @@ impl SharedRate {
         let now = Instant::now();
         let mut map = self.lock();
         let local = map.entry(key).or_default();
+        local.asking = local.asking.saturating_sub(1);
         match decision {
             rate_limits::Decision::Granted(granted) => {
                 // One unit is this request's; the rest is stock.
@@ -169,6 +188,12 @@ impl SharedRate {
                 Ok(())
             }
             rate_limits::Decision::Denied { retry_after_us } => {
+                // Units another ask of this instance brought back meanwhile are this
+                // request's: refusing while holding them would be stricter than one instance.
+                if local.stock > 0 && local.stock_until.is_some_and(|until| until > now) {
+                    local.stock -= 1;
+                    return Ok(());
+                }
                 let retry_after = Duration::from_micros(retry_after_us);
                 local.denied_until = Some(now + retry_after);
                 local.left = 0;
