@@ -359,6 +359,11 @@ impl ServerProcess {
             .local_addr()
             .unwrap()
             .port();
+        Self::start_on(vars, dir, port).await
+    }
+
+    /// Like [`ServerProcess::start`] on a given port (a restart behind a load balancer).
+    pub async fn start_on(vars: &HashMap<String, String>, dir: &Path, port: u16) -> Self {
         let child = Command::new(env!("CARGO_BIN_EXE_latchkey"))
             .arg("serve")
             .env_clear()

@@ -20,6 +20,7 @@ mod key_rotation;
 mod many_instances;
 mod metrics;
 mod migrations;
+mod nginx;
 mod number_codes;
 mod outbox;
 mod pages;
