@@ -9,9 +9,9 @@
 //!   itself. It asks for more than one only while a key is busy on this instance (asked again
 //!   within [`HOT`]; the size doubles per ask, up to [`MAX_CHUNK`]) *and* the key has many left
 //!   (at most 1/16 of what the database said was left), so near a limit every unit is decided
-//!   by the database one at a time. While one ask of a key is in flight, concurrent requests
-//!   for it ask for one unit each (no herd of chunks), and a request the database refuses takes
-//!   a unit another ask brought back meanwhile. Units are counted when taken, so stock can only make the
+//!   by the database one at a time. Asks in flight together for one key take at most that
+//!   sixteenth between them (no herd of chunks), and a request the database refuses takes a
+//!   unit another ask brought back meanwhile. Units are counted when taken, so stock can only make the
 //!   deployment stricter: an instance holding unspent units for at most [`STOCK_LIFETIME`]
 //!   keeps them from the others.
 //! * **Remembered refusals.** After the database refuses a key, the instance refuses it itself
@@ -163,10 +163,9 @@ impl SharedRate {
         };
         local.last_ask = Some(now);
         local.asking += 1;
-        if local.asking > 1 {
-            return Step::Ask(1);
-        }
-        let by_left = u32::try_from((local.left / 16).max(1)).unwrap_or(MAX_CHUNK);
+        // All asks in flight together take at most a sixteenth of what is left.
+        let share = local.left / (16 * u64::from(local.asking));
+        let by_left = u32::try_from(share.max(1)).unwrap_or(MAX_CHUNK);
         Step::Ask(local.chunk.min(by_left))
     }
 
