@@ -175,7 +175,7 @@ pub enum LimitError {
 enum Limit {
     PerIp(PerIp),
     Global(DefaultDirectRateLimiter),
-    Shared(shared::SharedRate),
+    Shared(Arc<shared::SharedRate>),
 }
 
 impl Limit {
@@ -240,7 +240,8 @@ impl IpLimits {
 
     /// The configured limits counted in `db` (PostgreSQL), shared by every instance on it.
     pub fn shared(limits: &RateLimits, generator: TokenGeneratorConfig, db: &Db) -> Self {
-        let shared = |name, rate| Limit::Shared(shared::SharedRate::new(name, rate, db.clone()));
+        let shared =
+            |name, rate| Limit::Shared(Arc::new(shared::SharedRate::new(name, rate, db.clone())));
         Self {
             reset_requests: limits
                 .reset_requests_per_ip

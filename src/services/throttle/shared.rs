@@ -24,7 +24,7 @@
 use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::atomic::{AtomicU32, Ordering};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use chrono::NaiveDateTime;
@@ -56,6 +56,8 @@ struct Local {
 /// The next step for one request.
 enum Step {
     Allowed,
+    /// Allowed from stock, which is running low: ask for more in the background.
+    AllowedRefill(u32),
     Denied(Throttled),
     Ask(u32),
 }
@@ -95,12 +97,25 @@ impl SharedRate {
     }
 
     /// Counts one request for `key` (`None`: the global key).
-    pub async fn check(&self, key: Option<IpAddr>) -> Result<(), LimitError> {
+    pub async fn check(self: &Arc<Self>, key: Option<IpAddr>) -> Result<(), LimitError> {
         let want = match self.step(key) {
             Step::Allowed => return Ok(()),
+            Step::AllowedRefill(want) => {
+                // The next requests find stock instead of waiting for the database.
+                let this = self.clone();
+                tokio::spawn(async move {
+                    let _ = this.ask(key, want).await;
+                });
+                return Ok(());
+            }
             Step::Denied(throttled) => return Err(LimitError::Throttled(throttled)),
             Step::Ask(want) => want,
         };
+        self.ask(key, want).await
+    }
+
+    /// Takes up to `want` units of `key` from the database and records the outcome locally.
+    async fn ask(&self, key: Option<IpAddr>, want: u32) -> Result<(), LimitError> {
         let row_key = match key {
             Some(ip) => format!("{}:{ip}", self.name),
             None => self.name.to_owned(),
@@ -144,6 +159,13 @@ impl SharedRate {
         let local = map.entry(key).or_default();
         if local.stock > 0 && local.stock_until.is_some_and(|until| until > now) {
             local.stock -= 1;
+            if local.asking == 0 && local.chunk > 1 && local.stock * 2 < local.chunk {
+                local.asking += 1;
+                local.last_ask = Some(now);
+                let share = local.left / 16;
+                let by_left = u32::try_from(share.max(1)).unwrap_or(MAX_CHUNK);
+                return Step::AllowedRefill(local.chunk.min(by_left));
+            }
             return Step::Allowed;
         }
         local.stock = 0;
