@@ -74,6 +74,12 @@ impl Cli {
     }
 }
 
+/// A command that finished but reports a condition through its exit code (`outbox status`: 3
+/// when a message is dead). It has said what it had to on standard output: no error line.
+#[derive(Debug, thiserror::Error)]
+#[error("exit status {0}")]
+pub struct ExitStatus(pub u8);
+
 /// Runs one command to completion.
 pub fn run(cli: Cli, config: Config) -> anyhow::Result<()> {
     match cli.command.unwrap_or(Command::Serve { no_migrate: false }) {
@@ -135,7 +141,7 @@ fn connect(config: &Config) -> anyhow::Result<Db> {
 /// and queued mail is sealed with it).
 fn reset_service(config: &Config, db: Db) -> anyhow::Result<ResetService> {
     let secret = secrets::resolve(config.secret_key.as_ref(), &config.database_url)?;
-    let keys = DerivedKeys::new(&secret);
+    let keys = DerivedKeys::with_fallbacks(&secret, &config.secret_key_fallbacks);
     let composer = Composer::new(&config.email.from)
         .map_err(|err| anyhow::anyhow!("invalid LATCHKEY_EMAIL_FROM: {err}"))?;
     Ok(ResetService::new(

@@ -11,6 +11,9 @@
 //! | `LATCHKEY_HTTP_WORKERS` | one per core |
 //! | `LATCHKEY_PUBLIC_URL` | `http://127.0.0.1:8080` |
 //! | `LATCHKEY_SECRET_KEY` | SQLite: generated into `latchkey.secret`; PostgreSQL: required |
+//! | `LATCHKEY_SECRET_KEY_FALLBACKS` | none (comma-separated older keys, still accepted for reading) |
+//! | `LATCHKEY_DRAIN_DELAY` | `5s` (after SIGTERM, `/readyz` answers 503 this long before the server stops accepting) |
+//! | `LATCHKEY_METRICS_BIND` | `127.0.0.1:9464` (`off`: no metrics listener) |
 //! | `LATCHKEY_RESET_TOKEN_TTL` | `60m` |
 //! | `LATCHKEY_API_TOKEN_TTL` | `7d` |
 //! | `LATCHKEY_SESSION_TTL` | `12h` (absolute) |
@@ -101,6 +104,14 @@ pub struct Config {
     pub public_url: PublicUrl,
     /// `LATCHKEY_SECRET_KEY` as given; resolved (or generated) by [`crate::secrets`].
     pub secret_key: Option<SecretKey>,
+    /// Older secret keys, still accepted for reading while everything new uses `secret_key`:
+    /// rotation without logging anyone out or breaking a link.
+    pub secret_key_fallbacks: Vec<SecretKey>,
+    /// After SIGTERM, how long `/readyz` answers `draining` before the server stops accepting
+    /// (so load balancers stop sending first).
+    pub drain_delay: Duration,
+    /// Where Prometheus metrics are served (never the public listener); `None` is `off`.
+    pub metrics_bind: Option<SocketAddr>,
     /// The password-reset settings of django-rest-passwordreset, under our names.
     pub reset: ResetConfig,
     /// Lifetime of a login bearer token.
@@ -237,6 +248,31 @@ impl Config {
             secret_key: vars.parse("LATCHKEY_SECRET_KEY", None, |raw| {
                 SecretKey::from_base64(raw).map(Some)
             })?,
+            secret_key_fallbacks: vars.parse(
+                "LATCHKEY_SECRET_KEY_FALLBACKS",
+                Vec::new(),
+                |raw| {
+                    raw.split(',')
+                        .map(str::trim)
+                        .filter(|key| !key.is_empty())
+                        .map(SecretKey::from_base64)
+                        .collect::<Result<Vec<_>, _>>()
+                        .map_err(|expected| format!("comma-separated keys, each {expected}"))
+                },
+            )?,
+            drain_delay: vars.parse(
+                "LATCHKEY_DRAIN_DELAY",
+                Duration::from_secs(5),
+                values::duration_or_zero,
+            )?,
+            metrics_bind: vars.parse(
+                "LATCHKEY_METRICS_BIND",
+                Some(SocketAddr::from(([127, 0, 0, 1], 9464))),
+                |raw| match raw {
+                    "off" => Ok(None),
+                    _ => parse_bind(raw).map(Some),
+                },
+            )?,
             reset: ResetConfig::from_vars(&vars)?,
             api_token_ttl: vars.parse("LATCHKEY_API_TOKEN_TTL", days(7), values::duration)?,
             session_ttl: vars.parse("LATCHKEY_SESSION_TTL", hours(12), values::duration)?,

@@ -30,6 +30,7 @@ pub mod login_throttles;
 pub mod migrations;
 pub mod outbox;
 mod pool;
+pub mod rate_limits;
 pub mod reset_requests;
 pub mod reset_tokens;
 /// The diesel schema, generated from PostgreSQL by `diesel print-schema`.

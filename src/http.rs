@@ -6,12 +6,14 @@ pub mod api;
 pub mod bearer;
 pub mod blocking;
 pub mod client;
+pub mod cookie_rotation;
 pub mod cors;
 pub mod csrf;
 pub mod errors;
 pub mod form;
 pub mod forward_auth;
 pub mod language;
+pub mod metrics;
 pub mod pages;
 pub mod security_headers;
 pub mod session_store;
@@ -37,6 +39,7 @@ pub fn routes(state: &AppState) -> impl FnOnce(&mut web::ServiceConfig) {
             .default_service(web::to(api::not_found));
         let mut site = web::scope(config.public_url.prefix())
             .route("/healthz", web::get().to(api::health::health))
+            .route("/readyz", web::get().to(api::health::ready))
             .service(
                 api.wrap(Condition::new(cors::enabled(config), cors::cors(config)))
                     .wrap(from_fn(cors::preflight_no_content)),

@@ -14,6 +14,7 @@
 //!
 //! `http` never touches diesel or argon2, `services` never touch actix, and only `db` knows the
 //! schema. The CLI, the HTTP handlers and the tests call the same services.
+//! `metrics` (the Prometheus series of one application) is a leaf that any layer may count into.
 
 pub mod cli;
 pub mod config;
@@ -24,6 +25,7 @@ pub mod error;
 pub mod html_escape;
 pub mod http;
 pub mod i18n;
+pub mod metrics;
 pub mod passwords;
 pub mod secrets;
 pub mod services;

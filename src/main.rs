@@ -46,6 +46,12 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         // `latchkey users list | head`: the reader has all it wanted.
         Err(err) if is_broken_pipe(&err) => ExitCode::SUCCESS,
+        Err(err) if err.downcast_ref::<latchkey::cli::ExitStatus>().is_some() => {
+            let code = err
+                .downcast_ref::<latchkey::cli::ExitStatus>()
+                .map_or(1, |s| s.0);
+            ExitCode::from(code)
+        }
         Err(err) => {
             eprintln!("error: {}", latchkey::error::chain(err.as_ref()));
             ExitCode::FAILURE

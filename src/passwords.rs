@@ -88,6 +88,7 @@ pub struct PasswordHasher {
     dummy: ParsedHash,
     permits: Permits,
     floor: TimingFloor,
+    hash_seconds: Option<prometheus::Histogram>,
 }
 
 impl std::fmt::Debug for PasswordHasher {
@@ -124,7 +125,25 @@ impl PasswordHasher {
             params,
             dummy,
             floor: TimingFloor::default(),
+            hash_seconds: None,
         })
+    }
+
+    /// Records the time of every hash computation in `histogram` (for metrics).
+    pub fn with_hash_histogram(mut self, histogram: prometheus::Histogram) -> Self {
+        self.hash_seconds = Some(histogram);
+        self
+    }
+
+    /// Callers waiting for a permit right now.
+    pub fn queue_len(&self) -> usize {
+        self.permits.lock().waiting
+    }
+
+    fn observe(&self, computed: Duration) {
+        if let Some(histogram) = &self.hash_seconds {
+            histogram.observe(computed.as_secs_f64());
+        }
     }
 
     /// Hashes an accepted password into a PHC string with a fresh random salt.
@@ -132,6 +151,7 @@ impl PasswordHasher {
         let salt = random_bytes::<SALT_BYTES>();
         let mut output = [0u8; OUTPUT_BYTES];
         let mut permit = self.permits.acquire()?;
+        let started = Instant::now();
         argon2id(&self.params)
             .hash_password_into_with_memory(
                 password.secret().expose_secret().as_bytes(),
@@ -140,6 +160,7 @@ impl PasswordHasher {
                 permit.memory(self.params.block_count()),
             )
             .map_err(HashError::Argon2)?;
+        self.observe(started.elapsed());
         drop(permit);
         encode(&self.params, &salt, &output)
     }
@@ -243,6 +264,7 @@ impl PasswordHasher {
         );
         let computed = started.elapsed();
         drop(permit);
+        self.observe(computed);
         result.map_err(HashError::Argon2)?;
         Ok((output.ct_eq(&target.expected).into(), computed))
     }
@@ -258,6 +280,7 @@ impl PasswordHasher {
         let matches = foreign.matches(candidate, permit.memory(foreign.argon2_blocks()));
         let computed = started.elapsed();
         drop(permit);
+        self.observe(computed);
         Ok((matches, computed))
     }
 

@@ -139,6 +139,9 @@ fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
 #[derive(Clone)]
 pub struct TokenHasher {
     key: [u8; 32],
+    /// The same purpose under `LATCHKEY_SECRET_KEY_FALLBACKS`, for finding what older keys
+    /// stored ([`TokenHasher::fallback_hashes`]).
+    fallbacks: Vec<[u8; 32]>,
 }
 
 impl fmt::Debug for TokenHasher {
@@ -152,17 +155,37 @@ impl TokenHasher {
     pub fn new(secret: &SecretKey, purpose: &str) -> Self {
         Self {
             key: secret.derive(purpose),
+            fallbacks: Vec::new(),
+        }
+    }
+
+    /// Like [`TokenHasher::new`], also knowing the hashes older keys stored.
+    pub fn with_fallbacks(secret: &SecretKey, fallbacks: &[SecretKey], purpose: &str) -> Self {
+        Self {
+            fallbacks: fallbacks.iter().map(|old| old.derive(purpose)).collect(),
+            ..Self::new(secret, purpose)
         }
     }
 
     /// Lowercase hex of HMAC-SHA256(key, token): the only form a token is stored in.
     pub fn hash(&self, token: &str) -> String {
-        // HMAC accepts keys of any length, so new_from_slice cannot fail for a 32-byte key.
-        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&self.key)
-            .unwrap_or_else(|_| unreachable!("HMAC takes any key length"));
-        mac.update(token.as_bytes());
-        hex::encode(mac.finalize().into_bytes())
+        keyed(&self.key, token)
     }
+
+    /// The hashes `token` had under each fallback key (empty without fallbacks). A look-up that
+    /// misses under [`TokenHasher::hash`] tries these, then re-keys the row it found, so a
+    /// rotation logs nobody out and breaks no link.
+    pub fn fallback_hashes(&self, token: &str) -> Vec<String> {
+        self.fallbacks.iter().map(|key| keyed(key, token)).collect()
+    }
+}
+
+fn keyed(key: &[u8; 32], token: &str) -> String {
+    // HMAC accepts keys of any length, so new_from_slice cannot fail for a 32-byte key.
+    let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(key)
+        .unwrap_or_else(|_| unreachable!("HMAC takes any key length"));
+    mac.update(token.as_bytes());
+    hex::encode(mac.finalize().into_bytes())
 }
 
 /// The keys Latchkey derives from the secret key, one per purpose.
@@ -178,6 +201,8 @@ pub struct DerivedKeys {
     pub wasnt_me_tokens: TokenHasher,
     /// Signing key material for cookies (64 bytes, as actix's `Key` wants).
     pub cookie_key: [u8; 64],
+    /// The same under each fallback key: cookies they made are still accepted.
+    pub fallback_cookie_keys: Vec<[u8; 64]>,
     /// Outbox message bodies: a queued reset mail carries a live link, which a database dump or
     /// a leftover WAL page must never reveal.
     pub outbox_bodies: Sealer,
@@ -189,19 +214,34 @@ pub struct DerivedKeys {
 impl DerivedKeys {
     /// Derives every purpose key from `secret`.
     pub fn new(secret: &SecretKey) -> Self {
-        let mut cookie_key = [0u8; 64];
-        cookie_key[..32].copy_from_slice(&secret.derive("cookie-signing-1"));
-        cookie_key[32..].copy_from_slice(&secret.derive("cookie-signing-2"));
+        Self::with_fallbacks(secret, &[])
+    }
+
+    /// Derives every purpose key from `secret` for everything new, and from each of
+    /// `fallbacks` (`LATCHKEY_SECRET_KEY_FALLBACKS`) for reading what older keys made.
+    pub fn with_fallbacks(secret: &SecretKey, fallbacks: &[SecretKey]) -> Self {
         Self {
-            reset_tokens: TokenHasher::new(secret, "reset-token"),
-            api_tokens: TokenHasher::new(secret, "api-token"),
-            sessions: TokenHasher::new(secret, "session-id"),
-            wasnt_me_tokens: TokenHasher::new(secret, "wasnt-me-token"),
-            cookie_key,
-            outbox_bodies: Sealer::new(secret, "outbox-body-seal"),
-            session_reset_tokens: Sealer::new(secret, "session-reset-token-seal"),
+            reset_tokens: TokenHasher::with_fallbacks(secret, fallbacks, "reset-token"),
+            api_tokens: TokenHasher::with_fallbacks(secret, fallbacks, "api-token"),
+            sessions: TokenHasher::with_fallbacks(secret, fallbacks, "session-id"),
+            wasnt_me_tokens: TokenHasher::with_fallbacks(secret, fallbacks, "wasnt-me-token"),
+            cookie_key: cookie_key(secret),
+            fallback_cookie_keys: fallbacks.iter().map(cookie_key).collect(),
+            outbox_bodies: Sealer::with_fallbacks(secret, fallbacks, "outbox-body-seal"),
+            session_reset_tokens: Sealer::with_fallbacks(
+                secret,
+                fallbacks,
+                "session-reset-token-seal",
+            ),
         }
     }
+}
+
+fn cookie_key(secret: &SecretKey) -> [u8; 64] {
+    let mut key = [0u8; 64];
+    key[..32].copy_from_slice(&secret.derive("cookie-signing-1"));
+    key[32..].copy_from_slice(&secret.derive("cookie-signing-2"));
+    key
 }
 
 #[cfg(test)]

@@ -4,6 +4,7 @@
 //! free port that [`Application::address`] reports.
 
 use std::net::{SocketAddr, TcpListener};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -18,6 +19,7 @@ use crate::domain::PasswordRules;
 use crate::email::worker::{PoolSetup, WorkerPool};
 use crate::email::{Composer, Transport};
 use crate::http::{self, AppState};
+use crate::metrics::Metrics;
 use crate::passwords::PasswordHasher;
 use crate::secrets::{self, DerivedKeys};
 use crate::services::accounts::{AccountService, AccountSettings};
@@ -41,6 +43,7 @@ const LOCAL_WORKER_GRACE: Duration = Duration::from_secs(5);
 /// A bound server with its email workers running.
 pub struct Application {
     server: Server,
+    metrics_server: Option<(Server, SocketAddr)>,
     address: SocketAddr,
     state: AppState,
     workers: WorkerPool,
@@ -78,10 +81,17 @@ impl Application {
         };
         let composer = Composer::new(&config.email.from)
             .map_err(|err| anyhow::anyhow!("invalid LATCHKEY_EMAIL_FROM: {err}"))?;
-        let keys = Arc::new(DerivedKeys::new(&secret));
+        let keys = Arc::new(DerivedKeys::with_fallbacks(
+            &secret,
+            &config.secret_key_fallbacks,
+        ));
         let outbox = Outbox::new(composer.clone(), keys.outbox_bodies.clone())
             .for_product(&config.product.product_name);
-        let hasher = Arc::new(PasswordHasher::new(config.passwords.argon2)?);
+        let metrics = Arc::new(Metrics::new());
+        let hasher = Arc::new(
+            PasswordHasher::new(config.passwords.argon2)?
+                .with_hash_histogram(metrics.hash_seconds.clone()),
+        );
         crate::services::import::calibrate_login_timing(&db, hasher.clone());
         let reset = Arc::new(ResetService::new(
             db.clone(),
@@ -103,7 +113,8 @@ impl Application {
             .with_webhooks(match &config.notices.webhook {
                 Some(webhook) => Some(WebhookSender::new(&webhook.secret)?),
                 None => None,
-            }),
+            })
+            .counting_sent_resets(metrics.resets_sent()),
         );
         // A send in hand ends by its deadline and is recorded within the lease margin.
         let worker_grace = delivery
@@ -136,6 +147,7 @@ impl Application {
             outbox.clone(),
             account_settings(&config, &keys),
         ));
+        let limits = Arc::new(ip_limits(&config, &db).counted_in(metrics.clone()));
         let state = AppState {
             db,
             hasher,
@@ -143,7 +155,9 @@ impl Application {
             outbox,
             reset,
             accounts,
-            limits: Arc::new(IpLimits::new(&config.limits, config.reset.token_generator)),
+            limits,
+            draining: Arc::new(AtomicBool::new(false)),
+            metrics,
             config: Arc::new(config),
         };
         let listener = TcpListener::bind(state.config.bind)
@@ -158,16 +172,27 @@ impl Application {
                     &server_state.config.public_url,
                     &server_state.config.product.allowed_return_origins,
                 ))
+                .wrap(actix_web::middleware::from_fn({
+                    let metrics = server_state.metrics.clone();
+                    move |req, next| http::metrics::track(metrics.clone(), req, next)
+                }))
                 .wrap(http::access_log::logger())
                 .configure(http::routes(&server_state))
         })
         .workers(state.config.http_workers)
+        // Signals are ours (see `run_until_stopped`): SIGTERM drains first.
+        .disable_signals()
         .shutdown_timeout(SHUTDOWN_GRACE_SECS)
         .worker_max_blocking_threads(BLOCKING_THREADS_PER_WORKER)
         .listen(listener)?
         .run();
+        let metrics_server = match state.config.metrics_bind {
+            Some(bind) => Some(metrics_server(bind, &state)?),
+            None => None,
+        };
         Ok(Self {
             server,
+            metrics_server,
             address,
             state,
             workers,
@@ -180,16 +205,55 @@ impl Application {
         self.address
     }
 
+    /// Where `GET /metrics` is served (`None` when `LATCHKEY_METRICS_BIND=off`).
+    pub fn metrics_address(&self) -> Option<SocketAddr> {
+        self.metrics_server.as_ref().map(|(_, address)| *address)
+    }
+
     /// The shared state, for tests that inspect the database directly.
     pub fn state(&self) -> &AppState {
         &self.state
     }
 
-    /// Serves until SIGINT/SIGTERM, then finishes in-flight requests, then in-flight sends:
-    /// each of those ends by its send deadline (`LATCHKEY_SMTP_TIMEOUT` from its claim), so
-    /// the drain waits at most that plus the lease margin, even on a tarpit SMTP server.
+    /// Serves until SIGTERM or SIGINT. SIGTERM first drains: `/readyz` answers `draining` for
+    /// `LATCHKEY_DRAIN_DELAY` (requests are still served meanwhile, so a load balancer can take
+    /// the instance out without a failed request); SIGINT skips the delay. Then the server
+    /// stops accepting, finishes in-flight requests, then in-flight sends: each of those ends
+    /// by its send deadline (`LATCHKEY_SMTP_TIMEOUT` from its claim), so the drain waits at most
+    /// that plus the lease margin, even on a tarpit SMTP server.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        let handle = self.server.handle();
+        let metrics_handle = self
+            .metrics_server
+            .as_ref()
+            .map(|(server, _)| server.handle());
+        if let Some((server, _)) = self.metrics_server {
+            // Metrics are served until the process ends; a failure there is only logged.
+            tokio::spawn(async move {
+                if let Err(err) = server.await {
+                    tracing::warn!(error = %err, "the metrics listener failed");
+                }
+            });
+        }
+        let draining = self.state.draining.clone();
+        let delay = self.state.config.drain_delay;
+        let stopper = tokio::spawn(async move {
+            if stop_signal().await == Stop::Drain {
+                draining.store(true, Ordering::Release);
+                tracing::info!(
+                    delay_ms = delay.as_millis() as u64,
+                    "SIGTERM: draining (readiness answers 503), then stopping"
+                );
+                tokio::time::sleep(delay).await;
+            }
+            tracing::info!("stopping: no new connections; finishing in-flight requests");
+            handle.stop(true).await;
+            if let Some(metrics) = metrics_handle {
+                metrics.stop(false).await;
+            }
+        });
         let served = self.server.await;
+        stopper.abort();
         let (workers, grace) = (self.workers, self.worker_grace);
         let finished = web::block(move || workers.shutdown(grace))
             .await
@@ -208,6 +272,78 @@ pub fn notices(config: &Config, keys: &DerivedKeys) -> Notices {
         config.notices.wasnt_me_ttl,
         config.public_url.clone(),
     )
+}
+
+/// The limits that answer `429`: in memory on SQLite, in the database on PostgreSQL (shared by
+/// every instance of the deployment).
+fn ip_limits(config: &Config, db: &Db) -> IpLimits {
+    if db.is_postgres() {
+        IpLimits::shared(&config.limits, config.reset.token_generator, db)
+    } else {
+        IpLimits::new(&config.limits, config.reset.token_generator)
+    }
+}
+
+/// The metrics listener: `GET /metrics` only, one worker, on its own address (never the
+/// public port).
+fn metrics_server(bind: SocketAddr, state: &AppState) -> anyhow::Result<(Server, SocketAddr)> {
+    let listener = TcpListener::bind(bind)
+        .with_context(|| format!("cannot listen for metrics on {bind} (LATCHKEY_METRICS_BIND)"))?;
+    let address = listener.local_addr()?;
+    let scrape = web::Data::new(http::metrics::Scrape {
+        metrics: state.metrics.clone(),
+        db: state.db.clone(),
+        hasher: state.hasher.clone(),
+    });
+    let server = HttpServer::new(move || {
+        App::new()
+            .app_data(scrape.clone())
+            .route("/metrics", web::get().to(http::metrics::scrape))
+    })
+    .workers(1)
+    .disable_signals()
+    .shutdown_timeout(1)
+    .listen(listener)?
+    .run();
+    Ok((server, address))
+}
+
+/// How a stop was asked for.
+#[derive(Debug, PartialEq, Eq)]
+enum Stop {
+    /// SIGTERM: drain first.
+    Drain,
+    /// SIGINT (Ctrl-C): stop gracefully at once.
+    Now,
+}
+
+/// Waits for SIGTERM or SIGINT. A signal that cannot be listened for is logged and never comes
+/// (the process can still be stopped by the other one, or killed).
+async fn stop_signal() -> Stop {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        let term = async {
+            match signal(SignalKind::terminate()) {
+                Ok(mut term) => {
+                    term.recv().await;
+                }
+                Err(err) => {
+                    tracing::warn!(error = %err, "cannot listen for SIGTERM");
+                    std::future::pending::<()>().await;
+                }
+            }
+        };
+        tokio::select! {
+            () = term => Stop::Drain,
+            Ok(()) = tokio::signal::ctrl_c() => Stop::Now,
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+        Stop::Now
+    }
 }
 
 /// The reset service's view of the configuration.

@@ -16,6 +16,14 @@ pub fn duration(raw: &str) -> Result<Duration, String> {
     }
 }
 
+/// A duration that may be zero (`0s` turns a delay off), at most an hour.
+pub fn duration_or_zero(raw: &str) -> Result<Duration, String> {
+    match humantime::parse_duration(raw) {
+        Ok(d) if d <= Duration::from_secs(3600) => Ok(d),
+        _ => Err("a duration from 0s to 1h, such as 5s".to_owned()),
+    }
+}
+
 /// `true`/`false` plus the usual spellings (`1`, `yes`, `on`, …), case-insensitively.
 pub fn boolean(raw: &str) -> Result<bool, String> {
     match raw.to_ascii_lowercase().as_str() {

@@ -148,3 +148,11 @@ pub fn delete_for_user_by_id(conn: &mut DbConnection, user_id: i64, id: i64) -> 
     )
     .execute(conn)
 }
+
+/// Stores a token's hash under the current key in place of its hash under an older one (key
+/// rotation); returns how many rows changed (0 or 1).
+pub fn rekey(conn: &mut DbConnection, old_hash: &str, new_hash: &str) -> QueryResult<usize> {
+    diesel::update(api_tokens::table.filter(api_tokens::token_hash.eq(old_hash)))
+        .set(api_tokens::token_hash.eq(new_hash))
+        .execute(conn)
+}

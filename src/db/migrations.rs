@@ -297,3 +297,43 @@ pub fn pending(db: &Db) -> Result<Vec<String>, DbError> {
             .collect(),
     })
 }
+
+/// Applied versions this binary does not know: a newer binary migrated the database.
+pub fn unknown_applied(db: &Db) -> Result<Vec<String>, DbError> {
+    use diesel::migration::MigrationSource;
+    let mut conn = db.get()?;
+    let failed = |err: Box<dyn std::error::Error + Send + Sync>| {
+        DbError::Unavailable(format!("cannot read the migration history: {err}"))
+    };
+    let (applied, known): (Vec<String>, Vec<String>) = match &mut *conn {
+        DbConnection::Sqlite(sqlite) => (
+            sqlite
+                .applied_migrations()
+                .map_err(failed)?
+                .iter()
+                .map(ToString::to_string)
+                .collect(),
+            MigrationSource::<diesel::sqlite::Sqlite>::migrations(&SQLITE)
+                .map_err(failed)?
+                .iter()
+                .map(|m| m.name().version().to_string())
+                .collect(),
+        ),
+        DbConnection::Postgres(pg) => (
+            pg.applied_migrations()
+                .map_err(failed)?
+                .iter()
+                .map(ToString::to_string)
+                .collect(),
+            MigrationSource::<diesel::pg::Pg>::migrations(&POSTGRES)
+                .map_err(failed)?
+                .iter()
+                .map(|m| m.name().version().to_string())
+                .collect(),
+        ),
+    };
+    Ok(applied
+        .into_iter()
+        .filter(|version| !known.contains(version))
+        .collect())
+}

@@ -342,3 +342,47 @@ pub fn requeue_dead(
     ))
     .execute(conn)
 }
+
+/// One message as `latchkey outbox list` shows it: what an operator needs, never a body or
+/// subject (a reset mail's subject is harmless, but the rule "no content" is simpler to keep).
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = email_outbox)]
+pub struct OutboxListing {
+    /// Primary key.
+    pub id: i64,
+    /// One of the state constants.
+    pub state: String,
+    /// Envelope and `To:` address.
+    pub recipient: String,
+    /// What the message is.
+    pub kind: String,
+    /// Claims so far.
+    pub attempts: i32,
+    /// Last failure, without message content.
+    pub last_error: Option<String>,
+    /// Enqueue time.
+    pub created_at: NaiveDateTime,
+    /// Earliest time of the next attempt.
+    pub next_attempt_at: NaiveDateTime,
+    /// Delivery time.
+    pub sent_at: Option<NaiveDateTime>,
+    /// Not to be sent after this time.
+    pub expires_at: Option<NaiveDateTime>,
+}
+
+/// The newest `limit` messages, of one state or all, newest first.
+pub fn list(
+    conn: &mut DbConnection,
+    state: Option<&str>,
+    limit: i64,
+) -> QueryResult<Vec<OutboxListing>> {
+    let mut query = email_outbox::table
+        .select(OutboxListing::as_select())
+        .order(email_outbox::id.desc())
+        .limit(limit)
+        .into_boxed();
+    if let Some(state) = state {
+        query = query.filter(email_outbox::state.eq(state.to_owned()));
+    }
+    query.load(conn)
+}

@@ -188,3 +188,13 @@ pub fn find_live_for_user(
         .first(conn)
         .optional()
 }
+
+/// Stores a token's hash under the current key in place of its hash under an older one (key
+/// rotation); returns how many rows changed (0 or 1).
+pub fn rekey(conn: &mut DbConnection, old_hash: &str, new_hash: &str) -> QueryResult<usize> {
+    diesel::update(
+        password_reset_tokens::table.filter(password_reset_tokens::token_hash.eq(old_hash)),
+    )
+    .set(password_reset_tokens::token_hash.eq(new_hash))
+    .execute(conn)
+}

@@ -73,6 +73,14 @@ diesel::table! {
 }
 
 diesel::table! {
+    rate_limits (limit_key) {
+        limit_key -> Text,
+        tat -> Int8,
+        granted -> Int4,
+    }
+}
+
+diesel::table! {
     reset_requests (id) {
         id -> Int8,
         lookup_key -> Text,
@@ -139,6 +147,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     email_outbox,
     login_throttles,
     password_reset_tokens,
+    rate_limits,
     reset_requests,
     sessions,
     users,

@@ -187,3 +187,11 @@ pub fn delete_expired(
     )
     .execute(conn)
 }
+
+/// Stores a session's key hash under the current key in place of its hash under an older one
+/// (key rotation); returns how many rows changed (0 or 1).
+pub fn rekey(conn: &mut DbConnection, old_hash: &str, new_hash: &str) -> QueryResult<usize> {
+    diesel::update(sessions::table.filter(sessions::key_hash.eq(old_hash)))
+        .set(sessions::key_hash.eq(new_hash))
+        .execute(conn)
+}

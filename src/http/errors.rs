@@ -73,6 +73,16 @@ impl From<crate::services::throttle::Throttled> for ApiError {
     }
 }
 
+impl From<crate::services::throttle::LimitError> for ApiError {
+    fn from(err: crate::services::throttle::LimitError) -> Self {
+        use crate::services::throttle::LimitError;
+        match err {
+            LimitError::Throttled(throttled) => throttled.into(),
+            LimitError::Database(err) => err.into(),
+        }
+    }
+}
+
 impl From<DbError> for ApiError {
     fn from(err: DbError) -> Self {
         Self::unavailable(&err)

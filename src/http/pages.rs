@@ -12,6 +12,8 @@ pub mod session;
 pub mod site;
 
 use actix_session::config::{CookieContentSecurity, PersistentSession, TtlExtensionPolicy};
+use std::sync::Arc;
+
 use actix_session::SessionMiddleware;
 use actix_web::cookie::{time, Key, SameSite};
 use actix_web::http::{header, StatusCode};
@@ -19,6 +21,7 @@ use actix_web::middleware::from_fn;
 use actix_web::{guard, web, HttpRequest, HttpResponse, ResponseError};
 use askama::Template;
 
+use super::cookie_rotation::{self, CookieKeys};
 use super::form::ApiForm;
 use super::session_store::DbSessionStore;
 use super::AppState;
@@ -33,10 +36,21 @@ pub use failures::PageError;
 pub fn routes(state: &AppState) -> impl FnOnce(&mut web::ServiceConfig) {
     let state = state.clone();
     move |cfg| {
+        let cookie_keys = Arc::new(CookieKeys::new(
+            session_cookie_name(&state),
+            &state.keys.cookie_key,
+            &state.keys.fallback_cookie_keys,
+        ));
         let page = |path: &str| {
+            let cookie_keys = cookie_keys.clone();
             web::resource(path)
                 .wrap(session_middleware(&state))
                 .wrap(from_fn(failures::storage_failures_as_pages))
+                // Outermost: it rewrites a request header, which actix allows only while no
+                // other middleware holds a handle on the request (the failure guard does).
+                .wrap(from_fn(move |req, next| {
+                    cookie_rotation::upgrade_old_cookies(cookie_keys.clone(), req, next)
+                }))
         };
         cfg.service(
             web::scope("")
@@ -92,10 +106,22 @@ pub fn readable() -> actix_web::Route {
     web::route().guard(guard::Any(guard::Get()).or(guard::Head()))
 }
 
+/// The session cookie's name: `__Host-latchkey` when the browser can hold the cookie to that
+/// rule (https, `Path=/`, no `Domain`), else `__Secure-latchkey` behind https, else
+/// `latchkey_session`.
+fn session_cookie_name(state: &AppState) -> &'static str {
+    let product = &state.config.product;
+    let https = state.config.public_url.is_https();
+    match (https, product.cookie_path.as_str(), &product.cookie_domain) {
+        (true, "/", None) => "__Host-latchkey",
+        (true, _, _) => "__Secure-latchkey",
+        (false, _, _) => "latchkey_session",
+    }
+}
+
 /// actix-session over the `sessions` table, with the cookie as the deployment needs it: `Path`
 /// and `Domain` from `LATCHKEY_COOKIE_PATH` / `LATCHKEY_COOKIE_DOMAIN`, `Secure` behind https.
-/// The name is `__Host-latchkey` when the browser can hold the cookie to that rule (https,
-/// `Path=/`, no `Domain`), else `__Secure-latchkey` behind https, else `latchkey_session`.
+/// The name is [`session_cookie_name`].
 pub fn session_middleware(state: &AppState) -> SessionMiddleware<DbSessionStore> {
     let https = state.config.public_url.is_https();
     let product = &state.config.product;
@@ -108,13 +134,8 @@ pub fn session_middleware(state: &AppState) -> SessionMiddleware<DbSessionStore>
     let ttl = time::Duration::seconds(
         i64::try_from(state.config.session_ttl.as_secs()).unwrap_or(i64::MAX),
     );
-    let name = match (https, product.cookie_path.as_str(), &product.cookie_domain) {
-        (true, "/", None) => "__Host-latchkey",
-        (true, _, _) => "__Secure-latchkey",
-        (false, _, _) => "latchkey_session",
-    };
     SessionMiddleware::builder(store, Key::from(&state.keys.cookie_key))
-        .cookie_name(name.to_owned())
+        .cookie_name(session_cookie_name(state).to_owned())
         .cookie_secure(https)
         .cookie_http_only(true)
         .cookie_same_site(SameSite::Lax)

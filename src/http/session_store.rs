@@ -124,15 +124,23 @@ impl SessionStore for DbSessionStore {
         session_key: &SessionKey,
     ) -> Result<Option<HashMap<String, String>>, LoadError> {
         let (store, hash) = (self.clone(), self.keys.hash(session_key.as_ref()));
+        let older = self.keys.fallback_hashes(session_key.as_ref());
         let state = run(move || {
             let now = db::now();
             let mut conn = store.db.get()?;
-            Ok(sessions::find_live(
-                &mut conn,
-                &hash,
-                now,
-                now - store.absolute,
-            )?)
+            let mut found = sessions::find_live(&mut conn, &hash, now, now - store.absolute)?;
+            // A session stored under an older key (rotation) is re-keyed when found, so the
+            // store's later updates, under the current key, reach it.
+            for old in older {
+                if found.is_some() {
+                    break;
+                }
+                found = sessions::find_live(&mut conn, &old, now, now - store.absolute)?;
+                if found.is_some() {
+                    conn.write(|conn| sessions::rekey(conn, &old, &hash))?;
+                }
+            }
+            Ok(found)
         })
         .await
         .map_err(LoadError::Other)?;

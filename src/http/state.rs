@@ -1,9 +1,11 @@
 //! What every handler can reach: the pool, the hasher, the configuration and derived keys.
 
+use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 
 use crate::config::Config;
 use crate::db::Db;
+use crate::metrics::Metrics;
 use crate::passwords::PasswordHasher;
 use crate::secrets::DerivedKeys;
 use crate::services::accounts::AccountService;
@@ -30,4 +32,8 @@ pub struct AppState {
     pub accounts: Arc<AccountService>,
     /// Per-IP rate limits.
     pub limits: Arc<IpLimits>,
+    /// The Prometheus series this application reports.
+    pub metrics: Arc<Metrics>,
+    /// Set on SIGTERM: `/readyz` answers `draining` until the server stops.
+    pub draining: Arc<AtomicBool>,
 }

@@ -33,6 +33,8 @@ pub struct UnsealError;
 #[derive(Clone)]
 pub struct Sealer {
     cipher: XChaCha20Poly1305,
+    /// The same purpose under `LATCHKEY_SECRET_KEY_FALLBACKS`: tried by [`Sealer::open`] only.
+    fallbacks: Vec<XChaCha20Poly1305>,
 }
 
 impl fmt::Debug for Sealer {
@@ -48,6 +50,19 @@ impl Sealer {
         let key = secret.derive(purpose);
         Self {
             cipher: XChaCha20Poly1305::new(Key::from_slice(&key)),
+            fallbacks: Vec::new(),
+        }
+    }
+
+    /// Like [`Sealer::new`], also opening what older keys sealed (everything new is sealed with
+    /// `secret`).
+    pub fn with_fallbacks(secret: &SecretKey, fallbacks: &[SecretKey], purpose: &str) -> Self {
+        Self {
+            fallbacks: fallbacks
+                .iter()
+                .map(|old| XChaCha20Poly1305::new(Key::from_slice(&old.derive(purpose))))
+                .collect(),
+            ..Self::new(secret, purpose)
         }
     }
 
@@ -74,10 +89,10 @@ impl Sealer {
             return Err(UnsealError);
         }
         let (nonce, ciphertext) = bytes.split_at(NONCE_BYTES);
-        let plaintext = self
-            .cipher
-            .decrypt(XNonce::from_slice(nonce), ciphertext)
-            .map_err(|_| UnsealError)?;
+        let plaintext = std::iter::once(&self.cipher)
+            .chain(&self.fallbacks)
+            .find_map(|cipher| cipher.decrypt(XNonce::from_slice(nonce), ciphertext).ok())
+            .ok_or(UnsealError)?;
         String::from_utf8(plaintext).map_err(|_| UnsealError)
     }
 }

@@ -295,8 +295,20 @@ impl AccountService {
         }
         let now = db::now();
         let mut conn = self.db.get()?;
-        let (row, user) = api_tokens::find_with_user(&mut conn, &self.tokens.hash(token))?
-            .ok_or(AuthError::Invalid)?;
+        let current = self.tokens.hash(token);
+        let mut found = api_tokens::find_with_user(&mut conn, &current)?;
+        // During a key rotation a token may be stored under an older key: found that way, it
+        // is re-keyed, so it outlives the fallback.
+        for old in self.tokens.fallback_hashes(token) {
+            if found.is_some() {
+                break;
+            }
+            found = api_tokens::find_with_user(&mut conn, &old)?;
+            if found.is_some() {
+                conn.write(|conn| api_tokens::rekey(conn, &old, &current))?;
+            }
+        }
+        let (row, user) = found.ok_or(AuthError::Invalid)?;
         if row.expires_at <= now || row.password_stamp != user.password_stamp || !user.is_active {
             return Err(AuthError::Invalid);
         }

@@ -87,6 +87,8 @@ pub struct Delivery {
     local_turn: Option<Mutex<()>>,
     /// Signs and POSTs `webhook` messages (`None`: webhooks are not configured).
     webhooks: Option<WebhookSender>,
+    /// Counts reset mails the server accepted (metrics), when set.
+    resets_sent: Option<prometheus::IntCounter>,
 }
 
 /// A claim this process holds while sending.
@@ -125,6 +127,7 @@ impl Delivery {
             in_flight: Mutex::new(BTreeMap::new()),
             local_turn: (transport.batch_size() > 1).then(|| Mutex::new(())),
             transport,
+            resets_sent: None,
             webhooks: None,
         }
     }
@@ -135,6 +138,12 @@ impl Delivery {
             webhooks: sender,
             ..self
         }
+    }
+
+    /// Counts every reset mail recorded as sent in `counter`.
+    pub fn counting_sent_resets(mut self, counter: prometheus::IntCounter) -> Self {
+        self.resets_sent = Some(counter);
+        self
     }
 
     /// The lease length, which paces the lease keeper.
@@ -336,6 +345,12 @@ impl Delivery {
         })?;
         for ((message, outcome), updated) in batch.iter().zip(outcomes).zip(updated) {
             log_outcome(message, outcome, updated > 0);
+            if let (Some(counter), Outcome::Sent, true) = (&self.resets_sent, outcome, updated > 0)
+            {
+                if message.kind == crate::services::outbox::KIND_PASSWORD_RESET {
+                    counter.inc();
+                }
+            }
         }
         Ok(())
     }

@@ -4,7 +4,8 @@
 use std::time::Duration;
 
 use crate::db::{
-    self, api_tokens, login_throttles, reset_tokens, sessions, wasnt_me_tokens, Db, DbError,
+    self, api_tokens, login_throttles, rate_limits, reset_tokens, sessions, wasnt_me_tokens, Db,
+    DbConnection, DbError,
 };
 
 /// Failure windows older than this are deleted (every limit's period is shorter).
@@ -36,6 +37,9 @@ pub fn purge_expired(
     let born_after = now - chrono::Duration::from_std(session_ttl).unwrap_or(chrono::Duration::MAX);
     Ok(db.get()?.write(|conn| {
         login_throttles::delete_stale(conn, now - THROTTLE_RETENTION)?;
+        if let DbConnection::Postgres(pg) = conn {
+            rate_limits::delete_idle(pg)?;
+        }
         Ok::<_, diesel::result::Error>(PurgeReport {
             reset_tokens: reset_tokens::delete_expired(conn, now)?,
             api_tokens: api_tokens::delete_expired(conn, now)?,

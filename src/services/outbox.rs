@@ -248,6 +248,16 @@ pub fn status(db: &Db) -> Result<OutboxStatus, DbError> {
     })
 }
 
+/// The newest `limit` messages (of `state`, when given), newest first, without their bodies.
+pub fn list(
+    db: &Db,
+    state: Option<&str>,
+    limit: u32,
+) -> Result<Vec<outbox::OutboxListing>, DbError> {
+    let mut conn = db.get()?;
+    Ok(outbox::list(&mut conn, state, i64::from(limit))?)
+}
+
 /// What `latchkey outbox retry` did.
 #[derive(Debug, Default, PartialEq, Eq)]
 pub struct RetryReport {

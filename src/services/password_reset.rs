@@ -391,6 +391,28 @@ impl ResetService {
         Ok(())
     }
 
+    /// The hash `token` is stored under: the current key's, or, during a key rotation, an older
+    /// key's (`LATCHKEY_SECRET_KEY_FALLBACKS`). A write check re-keys such a row to the current
+    /// key, so the link keeps working after the fallback is removed; a GET's read-only check
+    /// changes nothing and looks up the old hash as it is.
+    fn stored_hash(&self, conn: &mut Conn, token: &str, mode: Check) -> Result<String, DbError> {
+        let current = self.tokens.hash(token);
+        let older = self.tokens.fallback_hashes(token);
+        if older.is_empty() || reset_tokens::hash_exists(conn, &current)? {
+            return Ok(current);
+        }
+        for old in older {
+            if reset_tokens::hash_exists(conn, &old)? {
+                if mode != Check::Writes {
+                    return Ok(old);
+                }
+                conn.write(|conn| reset_tokens::rekey(conn, &old, &current))?;
+                return Ok(current);
+            }
+        }
+        Ok(current)
+    }
+
     /// The stored token behind `presented`, with its account, if it can still be used.
     pub(super) fn live_token(
         &self,
@@ -398,7 +420,7 @@ impl ResetService {
         presented: &PresentedToken,
         mode: Check,
     ) -> Result<(ResetTokenRow, User), TokenError> {
-        let token_hash = self.tokens.hash(&presented.token);
+        let token_hash = self.stored_hash(conn, &presented.token, mode)?;
         let row = match &presented.account {
             None => reset_tokens::find_by_hash(conn, &token_hash)?,
             Some(account) if mode == Check::Writes => {

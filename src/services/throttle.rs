@@ -1,15 +1,17 @@
 //! In-memory rate limits per client IP (and one global limit for short numeric tokens), with
 //! governor's GCRA: a burst of `count`, refilled evenly over `period`.
 //!
-//! These are per instance: with several instances behind a balancer each allows the full rate.
-//! The limits that must hold across instances (reset mails and failed logins per account) are
-//! kept in the database instead.
+//! On SQLite these live in memory (one instance). On PostgreSQL the same limits are counted in
+//! the database ([`shared`]), so several instances allow what one allows. The per-account
+//! limits (reset mails, failed logins per account) are in the database on both backends.
+
+mod shared;
 
 use std::collections::HashMap;
 use std::net::IpAddr;
 use std::num::NonZeroU32;
 use std::sync::atomic::{AtomicU32, Ordering};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use governor::clock::{Clock, DefaultClock};
@@ -17,6 +19,8 @@ use governor::{DefaultDirectRateLimiter, DefaultKeyedRateLimiter, Quota};
 
 use crate::config::values::Rate;
 use crate::config::{RateLimits, TokenGeneratorConfig};
+use crate::db::{Db, DbError};
+use crate::metrics::Metrics;
 
 /// How many checks between two sweeps of idle keys (keeps memory bounded).
 const SWEEP_EVERY: u32 = 4096;
@@ -129,7 +133,13 @@ impl FailureWindow {
 #[must_use = "dropping the attempt gives its unit back at once"]
 #[derive(Debug)]
 pub struct LoginAttempt<'a> {
-    taken: Option<(&'a FailureWindow, IpAddr, Instant)>,
+    taken: Option<Taken<'a>>,
+}
+
+#[derive(Debug)]
+enum Taken<'a> {
+    Local(&'a FailureWindow, IpAddr, Instant),
+    Shared(shared::TakenFailure),
 }
 
 impl LoginAttempt<'_> {
@@ -141,55 +151,146 @@ impl LoginAttempt<'_> {
 
 impl Drop for LoginAttempt<'_> {
     fn drop(&mut self) {
-        if let Some((limit, ip, window)) = self.taken.take() {
-            limit.give_back(ip, window);
+        match self.taken.take() {
+            Some(Taken::Local(limit, ip, window)) => limit.give_back(ip, window),
+            Some(Taken::Shared(taken)) => taken.give_back(),
+            None => {}
         }
     }
 }
 
-/// The per-instance limits of the HTTP API.
+/// A limit could not be passed: over it, or the database that counts it failed.
+#[derive(Debug, thiserror::Error)]
+pub enum LimitError {
+    /// Over the limit.
+    #[error("rate limited")]
+    Throttled(Throttled),
+    /// The shared count could not be read or written.
+    #[error(transparent)]
+    Database(#[from] DbError),
+}
+
+/// One limit that answers `429`, in this process or in the database.
+#[derive(Debug)]
+enum Limit {
+    PerIp(PerIp),
+    Global(DefaultDirectRateLimiter),
+    Shared(Arc<shared::SharedRate>),
+}
+
+impl Limit {
+    async fn check(&self, ip: IpAddr) -> Result<(), LimitError> {
+        match self {
+            Self::PerIp(limit) => limit.check(ip).map_err(LimitError::Throttled),
+            Self::Global(global) => global.check().map_err(|not_until| {
+                LimitError::Throttled(Throttled {
+                    retry_after: not_until.wait_time_from(DefaultClock::default().now()),
+                })
+            }),
+            Self::Shared(limit) => limit.check(Some(ip)).await,
+        }
+    }
+
+    async fn check_global(&self) -> Result<(), LimitError> {
+        match self {
+            Self::Shared(limit) => limit.check(None).await,
+            // The global limit's own key is ignored by a direct limiter.
+            other => other.check(IpAddr::from([0, 0, 0, 0])).await,
+        }
+    }
+}
+
+#[derive(Debug)]
+enum Failures {
+    Local(FailureWindow),
+    Shared(shared::SharedFailures),
+}
+
+/// The limits of the HTTP API that answer `429`: per client network, and one global limit for
+/// number codes. In memory on SQLite (one instance); in the database on PostgreSQL, so that N
+/// instances allow what one allows and a restart forgets nothing (see [`shared`]).
 #[derive(Debug)]
 pub struct IpLimits {
-    reset_requests: Option<PerIp>,
-    token_checks: Option<PerIp>,
-    token_checks_global: Option<DefaultDirectRateLimiter>,
-    login_failures: Option<FailureWindow>,
+    reset_requests: Option<Limit>,
+    token_checks: Option<Limit>,
+    token_checks_global: Option<Limit>,
+    login_failures: Option<Failures>,
+    metrics: Option<Arc<Metrics>>,
 }
 
 impl IpLimits {
-    /// The configured limits; the global token limit applies only to numeric tokens.
+    /// The configured limits in this process; the global token limit applies only to numeric
+    /// tokens.
     pub fn new(limits: &RateLimits, generator: TokenGeneratorConfig) -> Self {
-        let numeric = matches!(generator, TokenGeneratorConfig::Number { .. });
         Self {
-            reset_requests: limits.reset_requests_per_ip.map(PerIp::new),
-            token_checks: limits.token_checks_per_ip.map(PerIp::new),
-            token_checks_global: limits
-                .token_checks_global
-                .filter(|_| numeric)
-                .map(|rate| DefaultDirectRateLimiter::direct(quota(rate))),
-            login_failures: limits.login_failures_per_ip.map(FailureWindow::new),
+            reset_requests: limits
+                .reset_requests_per_ip
+                .map(|r| Limit::PerIp(PerIp::new(r))),
+            token_checks: limits
+                .token_checks_per_ip
+                .map(|r| Limit::PerIp(PerIp::new(r))),
+            token_checks_global: global_rate(limits, generator)
+                .map(|rate| Limit::Global(DefaultDirectRateLimiter::direct(quota(rate)))),
+            login_failures: limits
+                .login_failures_per_ip
+                .map(|rate| Failures::Local(FailureWindow::new(rate))),
+            metrics: None,
         }
     }
 
+    /// The configured limits counted in `db` (PostgreSQL), shared by every instance on it.
+    pub fn shared(limits: &RateLimits, generator: TokenGeneratorConfig, db: &Db) -> Self {
+        let shared =
+            |name, rate| Limit::Shared(Arc::new(shared::SharedRate::new(name, rate, db.clone())));
+        Self {
+            reset_requests: limits
+                .reset_requests_per_ip
+                .map(|rate| shared("reset_ip", rate)),
+            token_checks: limits
+                .token_checks_per_ip
+                .map(|rate| shared("token_ip", rate)),
+            token_checks_global: global_rate(limits, generator)
+                .map(|rate| shared("token_global", rate)),
+            login_failures: limits
+                .login_failures_per_ip
+                .map(|rate| Failures::Shared(shared::SharedFailures::new(rate, db.clone()))),
+            metrics: None,
+        }
+    }
+
+    /// Counts every refusal in `metrics` (`latchkey_rate_limited_total{limit}`).
+    pub fn counted_in(mut self, metrics: Arc<Metrics>) -> Self {
+        self.metrics = Some(metrics);
+        self
+    }
+
+    fn count<T>(&self, limit: &str, outcome: Result<T, LimitError>) -> Result<T, LimitError> {
+        if let (Err(LimitError::Throttled(_)), Some(metrics)) = (&outcome, &self.metrics) {
+            metrics.limited(limit);
+        }
+        outcome
+    }
+
     /// Counts one reset request from `ip`.
-    pub fn reset_request(&self, ip: IpAddr) -> Result<(), Throttled> {
-        self.reset_requests
-            .as_ref()
-            .map_or(Ok(()), |limit| limit.check(ip))
+    pub async fn reset_request(&self, ip: IpAddr) -> Result<(), LimitError> {
+        match &self.reset_requests {
+            Some(limit) => self.count("reset_requests_per_ip", limit.check(ip).await),
+            None => Ok(()),
+        }
     }
 
     /// Counts one `validate_token/` or `confirm/` attempt from `ip`, and globally for number
     /// codes presented without their account. A code presented with its account's `email` is
     /// exempt from the global limit: wrong codes already count against that account's token, so
     /// one client exhausting the global limit never blocks another client's own code.
-    pub fn token_check(&self, ip: IpAddr, names_account: bool) -> Result<(), Throttled> {
+    pub async fn token_check(&self, ip: IpAddr, names_account: bool) -> Result<(), LimitError> {
         if let Some(limit) = &self.token_checks {
-            limit.check(ip)?;
+            self.count("token_checks_per_ip", limit.check(ip).await)?;
         }
         match &self.token_checks_global {
-            Some(global) if !names_account => global.check().map_err(|not_until| Throttled {
-                retry_after: not_until.wait_time_from(DefaultClock::default().now()),
-            }),
+            Some(global) if !names_account => {
+                self.count("token_checks_global", global.check_global().await)
+            }
             _ => Ok(()),
         }
     }
@@ -197,13 +298,40 @@ impl IpLimits {
     /// Takes one unit of `ip`'s failed-login limit before the password is checked; `Err` while
     /// it is used up (then even a right password is refused). Call [`LoginAttempt::failed`] when
     /// the login fails; otherwise the unit comes back when the attempt is dropped.
-    pub fn login_attempt(&self, ip: IpAddr) -> Result<LoginAttempt<'_>, Throttled> {
+    pub async fn login_attempt(&self, ip: IpAddr) -> Result<LoginAttempt<'_>, LimitError> {
         let taken = match &self.login_failures {
-            Some(limit) => Some((limit, ip, limit.take(ip)?)),
+            Some(Failures::Local(limit)) => Some(Taken::Local(
+                limit,
+                ip,
+                self.count(
+                    "login_failures_per_ip",
+                    limit.take(ip).map_err(LimitError::Throttled),
+                )?,
+            )),
+            Some(Failures::Shared(limit)) => Some(Taken::Shared(
+                self.count("login_failures_per_ip", limit.take(ip).await)?,
+            )),
             None => None,
         };
         Ok(LoginAttempt { taken })
     }
+}
+
+fn global_rate(limits: &RateLimits, generator: TokenGeneratorConfig) -> Option<Rate> {
+    let numeric = matches!(generator, TokenGeneratorConfig::Number { .. });
+    limits.token_checks_global.filter(|_| numeric)
+}
+
+/// Runs blocking database work on the runtime's blocking pool, inside the caller's span.
+async fn off_thread<T, F>(work: F) -> Result<T, DbError>
+where
+    F: FnOnce() -> T + Send + 'static,
+    T: Send + 'static,
+{
+    let span = tracing::Span::current();
+    tokio::task::spawn_blocking(move || span.in_scope(work))
+        .await
+        .map_err(|err| DbError::Unavailable(format!("a rate-limit task failed: {err}")))
 }
 
 #[cfg(test)]
@@ -236,31 +364,38 @@ mod tests {
             reset_requests: None,
             token_checks: None,
             token_checks_global: None,
-            login_failures: Some(FailureWindow::new(Rate {
+            login_failures: Some(Failures::Local(FailureWindow::new(Rate {
                 count,
                 period: Duration::from_secs(3600),
-            })),
+            }))),
+            metrics: None,
         }
     }
 
-    #[test]
-    fn attempts_in_flight_hold_units_and_only_failures_keep_them() {
+    #[tokio::test]
+    async fn attempts_in_flight_hold_units_and_only_failures_keep_them() {
         let limits = login_limits(2);
         let ip: IpAddr = "192.0.2.1".parse().unwrap();
-        let first = limits.login_attempt(ip).unwrap();
-        let second = limits.login_attempt(ip).unwrap();
+        let first = limits.login_attempt(ip).await.unwrap();
+        let second = limits.login_attempt(ip).await.unwrap();
         assert!(
-            limits.login_attempt(ip).is_err(),
+            limits.login_attempt(ip).await.is_err(),
             "two attempts in flight use up a limit of two"
         );
         drop(first);
         second.failed();
         let third = limits
             .login_attempt(ip)
+            .await
             .expect("a success gave its unit back");
         third.failed();
-        let refused = limits.login_attempt(ip).unwrap_err();
+        let Err(LimitError::Throttled(refused)) = limits.login_attempt(ip).await else {
+            panic!("a used-up limit refuses");
+        };
         assert!(refused.retry_after_secs() > 3000, "{refused:?}");
-        assert!(limits.login_attempt("192.0.2.2".parse().unwrap()).is_ok());
+        assert!(limits
+            .login_attempt("192.0.2.2".parse().unwrap())
+            .await
+            .is_ok());
     }
 }

@@ -134,12 +134,18 @@ pub fn base_vars(db: &TestDb) -> HashMap<String, String> {
             db.dir.path().join("mail").display().to_string(),
         ),
         ("LATCHKEY_LOG".to_owned(), "warn".to_owned()),
+        // Tests that stop a server by SIGTERM measure their own bounds; the drain test sets
+        // its delay. Metrics on a free port: many apps run at once.
+        ("LATCHKEY_DRAIN_DELAY".to_owned(), "0s".to_owned()),
+        ("LATCHKEY_METRICS_BIND".to_owned(), "127.0.0.1:0".to_owned()),
     ])
 }
 
 /// A running application and a client for it.
 pub struct TestApp {
     pub address: String,
+    /// `http://HOST:PORT` of the metrics listener, unless `LATCHKEY_METRICS_BIND=off`.
+    pub metrics_address: Option<String>,
     /// The spawned `run_until_stopped`; aborting it drops the application without a graceful stop.
     pub server: tokio::task::JoinHandle<std::io::Result<()>>,
     pub client: reqwest::Client,
@@ -172,10 +178,12 @@ async fn start(
     let config = Config::from_vars(&move |name| lookup.get(name).cloned()).unwrap();
     let app = Application::build(config, true).await.unwrap();
     let address = format!("http://{}", app.address());
+    let metrics_address = app.metrics_address().map(|at| format!("http://{at}"));
     let state = app.state().clone();
     let server = tokio::spawn(app.run_until_stopped());
     TestApp {
         address,
+        metrics_address,
         server,
         client: reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
@@ -339,6 +347,8 @@ impl TestApp {
 /// A `latchkey serve` child process, killed when dropped.
 pub struct ServerProcess {
     pub child: std::process::Child,
+    /// The port it listens on.
+    pub port: u16,
 }
 
 impl ServerProcess {
@@ -349,6 +359,11 @@ impl ServerProcess {
             .local_addr()
             .unwrap()
             .port();
+        Self::start_on(vars, dir, port).await
+    }
+
+    /// Like [`ServerProcess::start`] on a given port (a restart behind a load balancer).
+    pub async fn start_on(vars: &HashMap<String, String>, dir: &Path, port: u16) -> Self {
         let child = Command::new(env!("CARGO_BIN_EXE_latchkey"))
             .arg("serve")
             .env_clear()
@@ -359,7 +374,7 @@ impl ServerProcess {
             .stderr(Stdio::null())
             .spawn()
             .unwrap();
-        let process = Self { child };
+        let process = Self { child, port };
         let url = format!("http://127.0.0.1:{port}/healthz");
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
         while reqwest::get(&url)

@@ -287,6 +287,7 @@ async fn app_on(db: TestDb, extra: &[(&str, &str)]) -> TestApp {
     let server = tokio::spawn(app.run_until_stopped());
     TestApp {
         address,
+        metrics_address: None,
         server,
         client: reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())

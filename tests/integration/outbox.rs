@@ -24,6 +24,7 @@ on_both_backends!(
     a_thousand_messages_are_each_delivered_once,
     the_file_backend_writes_one_eml_per_message,
     workers_stop_when_their_application_is_dropped,
+    outbox_list_shows_messages_without_bodies_and_status_exits_3_when_one_is_dead,
 );
 
 fn smtp_vars(sink_url: &str) -> Vec<(&'static str, String)> {
@@ -441,4 +442,78 @@ async fn workers_stop_when_their_application_is_dropped(backend: Backend) {
     next.wait_for_outbox(WAIT, |rows| rows[0].state == SENT)
         .await;
     assert_eq!(sink.count(), 1, "another instance sends it, once");
+}
+
+async fn outbox_list_shows_messages_without_bodies_and_status_exits_3_when_one_is_dead(
+    backend: Backend,
+) {
+    let sink = SmtpSink::start_with(Script {
+        rcpt_replies: [(550, "5.1.1 no such user")].into(),
+        ..Script::default()
+    });
+    let app = app_for(backend, &sink.url(), &[("LATCHKEY_EMAIL_WORKERS", "0")]).await;
+    let healthy = app.cli(&["outbox", "status"], None);
+    assert_eq!(healthy.status.code(), Some(0), "nothing dead yet");
+    let ids = enqueue_notices(&app, "alice", 2).await;
+    let listed = app.cli(&["outbox", "list"], None);
+    assert_eq!(listed.status.code(), Some(0));
+    let lines: Vec<String> = stdout(&listed).lines().map(str::to_owned).collect();
+    assert_eq!(lines.len(), 2, "{lines:?}");
+    let first: Vec<&str> = lines[0].split('\t').collect();
+    assert_eq!(first[0], ids[1].to_string(), "newest first");
+    assert_eq!(
+        &first[1..6],
+        ["pending", "alice@example.com", "password_changed", "0", "-"]
+    );
+
+    // A worker meets the 550 for one message (the sink accepts the other) and gives up on it.
+    let worker = app.sibling(&[("LATCHKEY_EMAIL_WORKERS", "1")]).await;
+    let rows = worker
+        .wait_for_outbox(WAIT, |rows| {
+            rows.iter()
+                .all(|row| row.state == DEAD || row.state == SENT)
+        })
+        .await;
+    let dead = rows.iter().find(|row| row.state == DEAD).unwrap();
+    let status = app.cli(&["outbox", "status"], None);
+    assert_eq!(status.status.code(), Some(3), "{}", stdout(&status));
+    assert!(stdout(&status).contains("dead\t1"), "{}", stdout(&status));
+    assert!(crate::helpers::stderr(&status).is_empty(), "no error line");
+
+    let one = app.cli(&["outbox", "list", "--limit", "1"], None);
+    assert_eq!(stdout(&one).lines().count(), 1, "--limit 1");
+    let json = app.cli(&["outbox", "list", "--state", "dead", "--json"], None);
+    assert_eq!(json.status.code(), Some(0));
+    let rows: serde_json::Value = serde_json::from_str(&stdout(&json)).unwrap();
+    let rows = rows.as_array().unwrap();
+    assert_eq!(rows.len(), 1, "only the dead one");
+    let row = rows[0].as_object().unwrap();
+    assert_eq!(row["id"], dead.id);
+    assert_eq!(row["state"], "dead");
+    assert_eq!(row["recipient"], "alice@example.com");
+    assert_eq!(row["attempts"], 1);
+    assert!(row["last_error"].as_str().unwrap().contains("550"));
+    assert!(row["created_at"].as_str().unwrap().ends_with('Z'));
+    let mut keys: Vec<&str> = row.keys().map(String::as_str).collect();
+    keys.sort_unstable();
+    assert_eq!(
+        keys,
+        [
+            "attempts",
+            "created_at",
+            "expires_at",
+            "id",
+            "kind",
+            "last_error",
+            "next_attempt_at",
+            "recipient",
+            "sent_at",
+            "state"
+        ],
+        "never a body or subject"
+    );
+    let pending = app.cli(&["outbox", "list", "--state", "pending"], None);
+    assert_eq!(stdout(&pending), "");
+    let bad = app.cli(&["outbox", "list", "--state", "lost"], None);
+    assert_eq!(bad.status.code(), Some(2));
 }

@@ -381,6 +381,7 @@ async fn signals_fire_in_order(backend: Backend) {
     let server = tokio::spawn(application.run_until_stopped());
     let app = crate::helpers::TestApp {
         address,
+        metrics_address: None,
         server,
         client: reqwest::Client::new(),
         state,

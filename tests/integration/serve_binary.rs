@@ -17,7 +17,11 @@ fn free_port() -> u16 {
 async fn the_default_command_serves_sqlite_and_stops_gracefully_on_sigterm() {
     let dir = tempfile::tempdir().unwrap();
     let port = free_port();
-    let vars = HashMap::from([("LATCHKEY_BIND".to_owned(), format!("127.0.0.1:{port}"))]);
+    // Metrics on a free port: the default one may be taken by another test run on this machine.
+    let vars = HashMap::from([
+        ("LATCHKEY_BIND".to_owned(), format!("127.0.0.1:{port}")),
+        ("LATCHKEY_METRICS_BIND".to_owned(), "127.0.0.1:0".to_owned()),
+    ]);
     let mut child = Command::new(env!("CARGO_BIN_EXE_latchkey"))
         .env_clear()
         .envs(&vars)

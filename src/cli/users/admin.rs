@@ -58,7 +58,7 @@ pub(super) fn set_email(config: &Config, username: &str, email: &str) -> anyhow:
         .map_err(|_| anyhow::anyhow!("{email:?} is not a valid email address"))?;
     let db = crate::cli::connect(config)?;
     let secret = secrets::resolve(config.secret_key.as_ref(), &config.database_url)?;
-    let keys = DerivedKeys::new(&secret);
+    let keys = DerivedKeys::with_fallbacks(&secret, &config.secret_key_fallbacks);
     let composer = Composer::new(&config.email.from)
         .map_err(|err| anyhow::anyhow!("invalid LATCHKEY_EMAIL_FROM: {err}"))?;
     let outbox =

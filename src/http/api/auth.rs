@@ -63,7 +63,13 @@ pub async fn login(
 ) -> Result<HttpResponse, ApiError> {
     let client = client_info(&req, &state.config);
     let ip = limit_key(&client);
-    let attempt = state.limits.login_attempt(ip)?;
+    let attempt = match state.limits.login_attempt(ip).await {
+        Err(err @ crate::services::throttle::LimitError::Throttled(_)) => {
+            state.metrics.login("throttled");
+            return Err(err.into());
+        }
+        other => other?,
+    };
     let [username, password] = read_fields(
         &req,
         payload,
@@ -77,6 +83,7 @@ pub async fn login(
         Ok::<_, LoginError>(accounts.issue_token(&user, &client)?)
     })
     .await?;
+    count_login(&state.metrics, &outcome);
     match outcome {
         Ok(issued) => Ok(HttpResponse::Ok().insert_header(("Cache-Control", "no-store")).json(json!({
             "token": issued.token,
@@ -305,6 +312,9 @@ pub async fn change_password(
         accounts.change_password(&auth.user, &old, new, &confirm, keep, &client)
     })
     .await?;
+    if let Err(ChangeError::Throttled(_)) = &outcome {
+        state.metrics.limited("password_changes_per_account");
+    }
     match outcome {
         Ok(()) => Ok(super::status_ok()),
         Err(err) => Err(change_error(err)),
@@ -349,5 +359,20 @@ fn hash_error(err: HashError) -> ApiError {
             "Too many logins at once. Please try again shortly.",
         ),
         err => ApiError::internal(&err),
+    }
+}
+
+/// Counts a verified (or refused) login in `latchkey_logins_total{outcome}`, and a per-account
+/// refusal as its limit too. Failures that are not the caller's (hasher busy, database down)
+/// are no login outcome.
+pub fn count_login<T>(metrics: &crate::metrics::Metrics, outcome: &Result<T, LoginError>) {
+    match outcome {
+        Ok(_) => metrics.login("success"),
+        Err(LoginError::Invalid) => metrics.login("invalid"),
+        Err(LoginError::Throttled(_)) => {
+            metrics.login("throttled");
+            metrics.limited("login_failures_per_account_ip");
+        }
+        Err(_) => {}
     }
 }

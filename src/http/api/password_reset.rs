@@ -86,12 +86,13 @@ pub async fn request_reset(
             .map_err(request_error)?;
     }
     let client = client_info(&req, &state.config);
-    state.limits.reset_request(limit_key(&client))?;
+    state.limits.reset_request(limit_key(&client)).await?;
     state
         .reset
         .accept(&identifier, &client)
         .await
         .map_err(request_error)?;
+    state.metrics.reset("requested");
     Ok(status_ok())
 }
 
@@ -136,7 +137,7 @@ pub async fn validate_token(
     let presented = presented_token(&state, &form, &mut errors);
     check(errors)?;
     let presented = presented.ok_or_else(invalid_token)?;
-    admit(&state, &req, &presented)?;
+    admit(&state, &req, &presented).await?;
     let reset = state.reset.clone();
     match blocking::run(move || reset.validate(&presented)).await? {
         Ok(user) if state.config.reset.user_details_on_validation => Ok(HttpResponse::Ok()
@@ -183,11 +184,14 @@ pub async fn confirm_reset(
     let presented = presented_token(&state, &form, &mut errors);
     check(errors)?;
     let presented = presented.ok_or_else(invalid_token)?;
-    let client = admit(&state, &req, &presented)?;
+    let client = admit(&state, &req, &presented).await?;
     let reset = state.reset.clone();
     let password = password.unwrap_or_default().into();
     match blocking::run(move || reset.confirm(&presented, password, &client)).await? {
-        Ok(()) => Ok(status_ok()),
+        Ok(()) => {
+            state.metrics.reset("completed");
+            Ok(status_ok())
+        }
         Err(err) => Err(confirm_error(err)),
     }
 }
@@ -233,7 +237,7 @@ fn presented_token(
 
 /// Counts a token check against the client's limits (a code bound to its account is exempt
 /// from the global limit), then refuses a token of an impossible shape without a look-up.
-fn admit(
+async fn admit(
     state: &AppState,
     req: &HttpRequest,
     presented: &PresentedToken,
@@ -241,7 +245,8 @@ fn admit(
     let client = client_info(req, &state.config);
     state
         .limits
-        .token_check(limit_key(&client), presented.account.is_some())?;
+        .token_check(limit_key(&client), presented.account.is_some())
+        .await?;
     if state.reset.could_be_token(&presented.token) {
         Ok(client)
     } else {

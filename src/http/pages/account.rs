@@ -162,6 +162,9 @@ pub async fn change_password(
         accounts.change_password(&changing, &old, new, &confirm, Keep::NOTHING, &client)
     })
     .await?;
+    if let Err(ChangeError::Throttled(_)) = &outcome {
+        state.metrics.limited("password_changes_per_account");
+    }
     match outcome {
         Ok(()) => {
             let changed = User {

@@ -88,6 +88,16 @@ impl From<crate::services::throttle::Throttled> for PageError {
     }
 }
 
+impl From<crate::services::throttle::LimitError> for PageError {
+    fn from(err: crate::services::throttle::LimitError) -> Self {
+        use crate::services::throttle::LimitError;
+        match err {
+            LimitError::Throttled(throttled) => throttled.into(),
+            LimitError::Database(err) => err.into(),
+        }
+    }
+}
+
 impl From<crate::db::DbError> for PageError {
     fn from(err: crate::db::DbError) -> Self {
         tracing::warn!(error = %crate::error::chain(&err), "page unavailable");

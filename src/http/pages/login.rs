@@ -14,6 +14,7 @@ use crate::http::{blocking, csrf, AppState};
 use crate::i18n;
 use crate::passwords::HashError;
 use crate::services::accounts::LoginError;
+use crate::services::throttle::LimitError;
 
 /// The login form.
 #[derive(Template)]
@@ -113,15 +114,21 @@ pub async fn login(
     }
     let client = client_info(&req, &state.config);
     let ip = limit_key(&client);
-    let attempt = match state.limits.login_attempt(ip) {
+    let attempt = match state.limits.login_attempt(ip).await {
         Ok(attempt) => attempt,
-        Err(limit) => return Ok(throttled(limit.retry_after_secs())),
+        Err(LimitError::Throttled(limit)) => {
+            state.metrics.login("throttled");
+            return Ok(throttled(limit.retry_after_secs()));
+        }
+        Err(LimitError::Database(err)) => return Err(err.into()),
     };
     let (accounts, login_name, who) = (state.accounts.clone(), username.clone(), client.clone());
     let password = SecretString::from(form.text("password"));
-    match blocking::run(move || accounts.verify_credentials(&login_name, &password, ip, &who))
-        .await?
-    {
+    let outcome =
+        blocking::run(move || accounts.verify_credentials(&login_name, &password, ip, &who))
+            .await?;
+    crate::http::api::auth::count_login(&state.metrics, &outcome);
+    match outcome {
         Ok(user) => {
             log_in(&session, &user, &client)?;
             tracing::info!(user_id = user.id, "logged in to a browser session");

@@ -83,7 +83,7 @@ pub async fn wasnt_me_form(
     token: web::Path<String>,
 ) -> Result<HttpResponse, PageError> {
     let client = client_info(&req, &state.config);
-    state.limits.token_check(limit_key(&client), true)?;
+    state.limits.token_check(limit_key(&client), true).await?;
     let (reset, token) = (state.reset.clone(), token.into_inner());
     if !blocking::run(move || reset.wasnt_me_link_works(&token)).await?? {
         return Ok(invalid(&state));
@@ -116,7 +116,7 @@ pub async fn wasnt_me(
         return Ok(render(StatusCode::FORBIDDEN, &page));
     }
     let client = client_info(&req, &state.config);
-    state.limits.token_check(limit_key(&client), true)?;
+    state.limits.token_check(limit_key(&client), true).await?;
     let (reset, token) = (state.reset.clone(), token.into_inner());
     match blocking::run(move || reset.wasnt_me(&token, &client)).await? {
         Ok(()) => {
@@ -136,7 +136,7 @@ pub async fn wasnt_me(
 }
 
 /// The reset token of a cancel link, with the account its link names (number codes).
-fn presented(
+async fn presented(
     state: &AppState,
     req: &HttpRequest,
     token: String,
@@ -147,7 +147,8 @@ fn presented(
     let client = client_info(req, &state.config);
     state
         .limits
-        .token_check(limit_key(&client), account.is_some())?;
+        .token_check(limit_key(&client), account.is_some())
+        .await?;
     Ok(Some(PresentedToken {
         token,
         account: account.map(|(_, identifier)| identifier),
@@ -161,7 +162,7 @@ pub async fn cancel_form(
     req: HttpRequest,
     token: web::Path<String>,
 ) -> Result<HttpResponse, PageError> {
-    let Some(presented) = presented(&state, &req, token.into_inner())? else {
+    let Some(presented) = presented(&state, &req, token.into_inner()).await? else {
         return Ok(invalid(&state));
     };
     let reset = state.reset.clone();
@@ -195,7 +196,7 @@ pub async fn cancel(
         };
         return Ok(render(StatusCode::FORBIDDEN, &page));
     }
-    let Some(presented) = presented(&state, &req, token.into_inner())? else {
+    let Some(presented) = presented(&state, &req, token.into_inner()).await? else {
         return Ok(invalid(&state));
     };
     let (reset, client) = (state.reset.clone(), client_info(&req, &state.config));

@@ -193,7 +193,7 @@ pub async fn forgot(
         ));
     }
     let client = client_info(&req, &state.config);
-    state.limits.reset_request(limit_key(&client))?;
+    state.limits.reset_request(limit_key(&client)).await?;
     let parsed = match typed.as_str() {
         "" => Err(BLANK.to_owned()),
         _ => ResetIdentifier::parse(state.config.reset.lookup_field, &typed)
@@ -208,14 +208,17 @@ pub async fn forgot(
         }
     };
     match state.reset.accept(&identifier, &client).await {
-        Ok(()) => Ok(render(
-            StatusCode::OK,
-            &CheckInboxPage {
-                by_username: state.config.reset.lookup_field == LookupField::Username,
-                lifetime: i18n::format_lifetime(state.config.reset.token_ttl),
-                site: Site::of(&state.config),
-            },
-        )),
+        Ok(()) => {
+            state.metrics.reset("requested");
+            Ok(render(
+                StatusCode::OK,
+                &CheckInboxPage {
+                    by_username: state.config.reset.lookup_field == LookupField::Username,
+                    lifetime: i18n::format_lifetime(state.config.reset.token_ttl),
+                    site: Site::of(&state.config),
+                },
+            ))
+        }
         Err(RequestError::Database(err)) => Err(err.into()),
         Err(RequestError::NoAccount) => Err(PageError::Internal),
     }
@@ -235,7 +238,8 @@ pub async fn reset_link(
     let client = client_info(&req, &state.config);
     state
         .limits
-        .token_check(limit_key(&client), account.is_some())?;
+        .token_check(limit_key(&client), account.is_some())
+        .await?;
     let token = token.into_inner();
     if !state.reset.could_be_token(&token) {
         return Ok(render(StatusCode::NOT_FOUND, &LinkInvalidPage::of(&state)));
@@ -394,7 +398,8 @@ pub async fn reset(
     let client = client_info(&req, &state.config);
     state
         .limits
-        .token_check(limit_key(&client), presented.account.is_some())?;
+        .token_check(limit_key(&client), presented.account.is_some())
+        .await?;
     let (password, confirm) = (form.text("password"), form.text("confirm_password"));
     if password != confirm {
         let username = form_username(&state, &session).await?;
@@ -412,6 +417,7 @@ pub async fn reset(
     let password = SecretString::from(password);
     match blocking::run(move || reset.confirm(&presented, password, &client)).await? {
         Ok(()) => {
+            state.metrics.reset("completed");
             end_reset(&session);
             Ok(render(
                 StatusCode::OK,
