@@ -196,17 +196,6 @@ fn format_time(at: NaiveDateTime) -> String {
     crate::i18n::format_datetime(at)
 }
 
-/// `15 minutes`, `60 minutes`, `24 hours`, `7 days`: whole units, small ones up to twice the next.
-pub fn format_lifetime(lifetime: Duration) -> String {
-    let (count, unit) = match lifetime.as_secs().max(1) {
-        s if s % 86_400 == 0 && s >= 2 * 86_400 => (s / 86_400, "day"),
-        s if s % 3_600 == 0 && s >= 2 * 3_600 => (s / 3_600, "hour"),
-        s if s % 60 == 0 => (s / 60, "minute"),
-        s => (s, "second"),
-    };
-    format!("{count} {unit}{}", if count == 1 { "" } else { "s" })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -273,10 +262,25 @@ mod tests {
 
     #[test]
     fn lifetimes_read_naturally() {
-        assert_eq!(format_lifetime(Duration::from_secs(900)), "15 minutes");
-        assert_eq!(format_lifetime(Duration::from_secs(86_400)), "24 hours");
-        assert_eq!(format_lifetime(Duration::from_secs(7 * 86_400)), "7 days");
-        assert_eq!(format_lifetime(Duration::from_secs(7_200)), "2 hours");
-        assert_eq!(format_lifetime(Duration::from_secs(2)), "2 seconds");
+        assert_eq!(
+            crate::i18n::format_lifetime(Duration::from_secs(900)),
+            "15 minutes"
+        );
+        assert_eq!(
+            crate::i18n::format_lifetime(Duration::from_secs(86_400)),
+            "24 hours"
+        );
+        assert_eq!(
+            crate::i18n::format_lifetime(Duration::from_secs(7 * 86_400)),
+            "7 days"
+        );
+        assert_eq!(
+            crate::i18n::format_lifetime(Duration::from_secs(7_200)),
+            "2 hours"
+        );
+        assert_eq!(
+            crate::i18n::format_lifetime(Duration::from_secs(2)),
+            "2 seconds"
+        );
     }
 }

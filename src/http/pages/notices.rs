@@ -30,6 +30,18 @@ struct WasntMePage {
     error: Option<String>,
 }
 
+impl WasntMePage {
+    /// The confirmation form posting back to the link's own address.
+    fn new(state: &AppState, session: &Session, req: &HttpRequest, error: Option<String>) -> Self {
+        Self {
+            site: Site::of(&state.config),
+            csrf_token: csrf::token(session),
+            action: action_of(req),
+            error,
+        }
+    }
+}
+
 #[derive(Template)]
 #[template(path = "pages/wasnt_me_done.html")]
 struct WasntMeDonePage {
@@ -49,6 +61,18 @@ struct CancelPage {
     csrf_token: String,
     action: String,
     error: Option<String>,
+}
+
+impl CancelPage {
+    /// The confirmation form posting back to the link's own address.
+    fn new(state: &AppState, session: &Session, req: &HttpRequest, error: Option<String>) -> Self {
+        Self {
+            site: Site::of(&state.config),
+            csrf_token: csrf::token(session),
+            action: action_of(req),
+            error,
+        }
+    }
 }
 
 #[derive(Template)]
@@ -88,12 +112,7 @@ pub async fn wasnt_me_form(
     if !blocking::run(move || reset.wasnt_me_link_works(&token)).await?? {
         return Ok(invalid(&state));
     }
-    let page = WasntMePage {
-        site: Site::of(&state.config),
-        csrf_token: csrf::token(&session),
-        action: action_of(&req),
-        error: None,
-    };
+    let page = WasntMePage::new(&state, &session, &req, None);
     Ok(render(StatusCode::OK, &page))
 }
 
@@ -107,12 +126,7 @@ pub async fn wasnt_me(
 ) -> Result<HttpResponse, PageError> {
     let form = read_form(&req, payload).await?;
     if csrf::verify(&session, &req, &form.text(csrf::FIELD)).is_err() {
-        let page = WasntMePage {
-            site: Site::of(&state.config),
-            csrf_token: csrf::token(&session),
-            action: action_of(&req),
-            error: Some(expired_form()),
-        };
+        let page = WasntMePage::new(&state, &session, &req, Some(expired_form()));
         return Ok(render(StatusCode::FORBIDDEN, &page));
     }
     let client = client_info(&req, &state.config);
@@ -169,12 +183,7 @@ pub async fn cancel_form(
     if !blocking::run(move || reset.cancel_link_works(&presented)).await?? {
         return Ok(invalid(&state));
     }
-    let page = CancelPage {
-        site: Site::of(&state.config),
-        csrf_token: csrf::token(&session),
-        action: action_of(&req),
-        error: None,
-    };
+    let page = CancelPage::new(&state, &session, &req, None);
     Ok(render(StatusCode::OK, &page))
 }
 
@@ -188,12 +197,7 @@ pub async fn cancel(
 ) -> Result<HttpResponse, PageError> {
     let form = read_form(&req, payload).await?;
     if csrf::verify(&session, &req, &form.text(csrf::FIELD)).is_err() {
-        let page = CancelPage {
-            site: Site::of(&state.config),
-            csrf_token: csrf::token(&session),
-            action: action_of(&req),
-            error: Some(expired_form()),
-        };
+        let page = CancelPage::new(&state, &session, &req, Some(expired_form()));
         return Ok(render(StatusCode::FORBIDDEN, &page));
     }
     let Some(presented) = presented(&state, &req, token.into_inner()).await? else {

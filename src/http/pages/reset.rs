@@ -44,6 +44,8 @@ const RESET_ACCOUNT: &str = "reset_account";
 /// opened.
 const RESET_USER: &str = "reset_user";
 const RESET_STAMP: &str = "reset_stamp";
+/// The session key of the username the form names (shown again after a failed submission).
+const RESET_USERNAME: &str = "reset_username";
 
 /// The token the session holds, with the account its link named; `None` when there is none.
 fn kept_presented(state: &AppState, session: &Session) -> Option<PresentedToken> {
@@ -279,6 +281,7 @@ fn remember_account(state: &AppState, session: &Session, user: &User) -> Result<
         .map_or(i64::MAX, |at| at.and_utc().timestamp());
     session
         .insert(RESET_USER, user.id)
+        .and_then(|()| session.insert(RESET_USERNAME, &user.username))
         .and_then(|()| session.insert(RESET_STAMP, user.password_stamp))
         .and_then(|()| session.insert(HOLD_UNTIL, hold))
         .map_err(|err| PageError::internal(&err))
@@ -356,19 +359,14 @@ fn reset_page(
     }
 }
 
-/// The username the session's form is for, for the page (its account was found when the
-/// link was opened; a failed submission shows the form again).
-async fn form_username(state: &AppState, session: &Session) -> Result<String, PageError> {
-    let Ok(Some(user_id)) = session.get::<i64>(RESET_USER) else {
-        return Ok(String::new());
-    };
-    let db = state.db.clone();
-    let user = blocking::run(move || {
-        let mut conn = db.get()?;
-        Ok::<_, crate::db::DbError>(crate::db::users::find_by_id(&mut conn, user_id)?)
-    })
-    .await??;
-    Ok(user.map(|user| user.username).unwrap_or_default())
+/// The username the session's form is for (kept when the link was opened), for a form shown
+/// again after a failed submission.
+fn form_username(session: &Session) -> String {
+    session
+        .get::<String>(RESET_USERNAME)
+        .ok()
+        .flatten()
+        .unwrap_or_default()
 }
 
 /// `POST /reset-password`: sets the password through the reset service, then "password changed"
@@ -381,7 +379,7 @@ pub async fn reset(
 ) -> Result<HttpResponse, PageError> {
     let form = read_form(&req, payload).await?;
     if csrf::verify(&session, &req, &form.text(csrf::FIELD)).is_err() {
-        let username = form_username(&state, &session).await?;
+        let username = form_username(&session);
         let page = reset_page(
             &state,
             &session,
@@ -402,7 +400,7 @@ pub async fn reset(
         .await?;
     let (password, confirm) = (form.text("password"), form.text("confirm_password"));
     if password != confirm {
-        let username = form_username(&state, &session).await?;
+        let username = form_username(&session);
         let page = reset_page(
             &state,
             &session,
@@ -435,7 +433,7 @@ pub async fn reset(
                 .iter()
                 .map(|violation| i18n::translate_api_message(&violation.to_string()))
                 .collect();
-            let username = form_username(&state, &session).await?;
+            let username = form_username(&session);
             Ok(render(
                 StatusCode::BAD_REQUEST,
                 &reset_page(&state, &session, username, messages, Vec::new(), None),
@@ -453,7 +451,14 @@ pub async fn reset(
 /// never logs anyone in, so any login the session held is dropped too. The row is not deleted:
 /// a double click sends the second submission with this same cookie.
 fn end_reset(session: &Session) {
-    for key in [RESET_TOKEN, RESET_ACCOUNT, HOLD_UNTIL, USER_ID, STAMP] {
+    for key in [
+        RESET_TOKEN,
+        RESET_ACCOUNT,
+        RESET_USERNAME,
+        HOLD_UNTIL,
+        USER_ID,
+        STAMP,
+    ] {
         session.remove(key);
     }
 }
