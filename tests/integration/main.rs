@@ -33,6 +33,7 @@ mod password_reset;
 mod product;
 mod races;
 mod readiness;
+mod request_span;
 mod reset_package;
 mod serve_binary;
 mod shared_limits;
