@@ -10,6 +10,7 @@ mod accounts;
 mod browser;
 mod cli_users;
 mod config_errors;
+mod csrf_routes;
 mod django_import;
 mod edges;
 mod forgiving_pages;

@@ -22,13 +22,14 @@ use secrecy::SecretString;
 
 use super::login::expired_form;
 use super::site::Site;
-use super::{read_form, redirect, render, PageError};
+use super::{redirect, render, PageError};
 use crate::config::{AccountBinding, LookupField};
 use crate::db::users::User;
 use crate::http::client::{client_info, limit_key};
-use crate::http::form::BLANK;
+use crate::http::csrf::{self, CsrfForm, CsrfRejection, PageForm};
+use crate::http::form::{ApiForm, BLANK};
 use crate::http::session_store::{HOLD_UNTIL, STAMP, USER_ID};
-use crate::http::{blocking, csrf, AppState};
+use crate::http::{blocking, AppState};
 use crate::i18n;
 use crate::passwords::HashError;
 use crate::services::accounts::PASSWORD_MISMATCH;
@@ -149,6 +150,34 @@ struct ResetDonePage {
     site: Site,
 }
 
+/// The field of `POST /forgot-password`: the address (or username) typed.
+pub struct ForgotForm {
+    email: String,
+}
+
+impl PageForm for ForgotForm {
+    fn from_form(form: &ApiForm) -> Self {
+        Self {
+            email: form.text("email").trim().to_owned(),
+        }
+    }
+}
+
+/// The fields of `POST /reset-password`.
+pub struct ResetForm {
+    password: String,
+    confirm_password: String,
+}
+
+impl PageForm for ResetForm {
+    fn from_form(form: &ApiForm) -> Self {
+        Self {
+            password: form.text("password"),
+            confirm_password: form.text("confirm_password"),
+        }
+    }
+}
+
 /// `GET /forgot-password`.
 pub async fn forgot_form(state: web::Data<AppState>, session: Session) -> HttpResponse {
     render(
@@ -184,16 +213,18 @@ pub async fn forgot(
     state: web::Data<AppState>,
     session: Session,
     req: HttpRequest,
-    payload: web::Payload,
+    form: Result<CsrfForm<ForgotForm>, CsrfRejection>,
 ) -> Result<HttpResponse, PageError> {
-    let form = read_form(&req, payload).await?;
-    let typed = form.text("email").trim().to_owned();
-    if csrf::verify(&session, &req, &form.text(csrf::FIELD)).is_err() {
-        return Ok(render(
-            StatusCode::FORBIDDEN,
-            &forgot_page(&state, &session, typed, Vec::new(), Some(expired_form())),
-        ));
-    }
+    let typed = match form {
+        Ok(CsrfForm(form)) => form.email,
+        Err(rejection) => {
+            let typed = ForgotForm::from_form(&rejection.refused_form()?).email;
+            return Ok(render(
+                StatusCode::FORBIDDEN,
+                &forgot_page(&state, &session, typed, Vec::new(), Some(expired_form())),
+            ));
+        }
+    };
     let client = client_info(&req, &state.config);
     state.limits.reset_request(limit_key(&client)).await?;
     let parsed = match typed.as_str() {
@@ -375,21 +406,24 @@ pub async fn reset(
     state: web::Data<AppState>,
     session: Session,
     req: HttpRequest,
-    payload: web::Payload,
+    form: Result<CsrfForm<ResetForm>, CsrfRejection>,
 ) -> Result<HttpResponse, PageError> {
-    let form = read_form(&req, payload).await?;
-    if csrf::verify(&session, &req, &form.text(csrf::FIELD)).is_err() {
-        let username = form_username(&session);
-        let page = reset_page(
-            &state,
-            &session,
-            username,
-            Vec::new(),
-            Vec::new(),
-            Some(expired_form()),
-        );
-        return Ok(render(StatusCode::FORBIDDEN, &page));
-    }
+    let form = match form {
+        Ok(CsrfForm(form)) => form,
+        Err(rejection) => {
+            rejection.refused_form()?;
+            let username = form_username(&session);
+            let page = reset_page(
+                &state,
+                &session,
+                username,
+                Vec::new(),
+                Vec::new(),
+                Some(expired_form()),
+            );
+            return Ok(render(StatusCode::FORBIDDEN, &page));
+        }
+    };
     let Some(presented) = kept_presented(&state, &session) else {
         return after_token_gone(&state, &session).await;
     };
@@ -398,7 +432,7 @@ pub async fn reset(
         .limits
         .token_check(limit_key(&client), presented.account.is_some())
         .await?;
-    let (password, confirm) = (form.text("password"), form.text("confirm_password"));
+    let (password, confirm) = (form.password, form.confirm_password);
     if password != confirm {
         let username = form_username(&session);
         let page = reset_page(
