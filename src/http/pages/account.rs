@@ -158,9 +158,9 @@ pub async fn change_password(
         state.metrics.limited("password_changes_per_account");
     }
     match outcome {
-        Ok(()) => {
+        Ok(stamp) => {
             let changed = User {
-                password_stamp: user.password_stamp + 1,
+                password_stamp: stamp,
                 ..user
             };
             log_in(&session, &changed, &who)?;
