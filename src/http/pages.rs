@@ -5,6 +5,7 @@ pub mod account;
 pub mod assets;
 pub mod devices;
 pub mod failures;
+pub mod forgot;
 pub mod login;
 pub mod notices;
 pub mod reset;
@@ -64,8 +65,8 @@ pub fn routes(state: &AppState) -> impl FnOnce(&mut web::ServiceConfig) {
                 .service(page("/logout").post(login::logout))
                 .service(
                     page("/forgot-password")
-                        .route(readable().to(reset::forgot_form))
-                        .post(reset::forgot),
+                        .route(readable().to(forgot::forgot_form))
+                        .post(forgot::forgot),
                 )
                 .service(page("/reset-password/{token}").route(readable().to(reset::reset_link)))
                 .service(

@@ -1,4 +1,4 @@
-//! `/forgot-password`, the emailed link `/reset-password/{token}`, and `/reset-password`.
+//! The emailed link `/reset-password/{token}`, and `/reset-password` (the form it leads to).
 //!
 //! The link keeps its token in the session and redirects to `/reset-password`, so the token
 //! leaves the address bar (and any `Referer`); neither GET nor HEAD consumes it, because mail
@@ -23,19 +23,17 @@ use secrecy::SecretString;
 use super::login::expired_form;
 use super::site::Site;
 use super::{redirect, render, PageError};
-use crate::config::{AccountBinding, LookupField};
+use crate::config::AccountBinding;
 use crate::db::users::User;
 use crate::http::client::{client_info, limit_key};
 use crate::http::csrf::{self, CsrfForm, CsrfRejection, PageForm};
-use crate::http::form::{ApiForm, BLANK};
+use crate::http::form::ApiForm;
 use crate::http::session_store::{HOLD_UNTIL, STAMP, USER_ID};
 use crate::http::{blocking, AppState};
 use crate::i18n;
 use crate::passwords::HashError;
 use crate::services::accounts::PASSWORD_MISMATCH;
-use crate::services::password_reset::{
-    ConfirmError, PresentedToken, RequestError, ResetIdentifier, TokenError,
-};
+use crate::services::password_reset::{ConfirmError, PresentedToken, ResetIdentifier, TokenError};
 
 /// The session key of a reset token in progress (its value is sealed).
 const RESET_TOKEN: &str = "reset_token";
@@ -98,26 +96,6 @@ fn kept_token(state: &AppState, session: &Session) -> Option<String> {
 }
 
 #[derive(Template)]
-#[template(path = "pages/forgot_password.html")]
-struct ForgotPage {
-    site: Site,
-    csrf_token: String,
-    by_username: bool,
-    email: String,
-    email_errors: Vec<String>,
-    error: Option<String>,
-    focus: &'static str,
-}
-
-#[derive(Template)]
-#[template(path = "pages/check_inbox.html")]
-struct CheckInboxPage {
-    by_username: bool,
-    site: Site,
-    lifetime: String,
-}
-
-#[derive(Template)]
 #[template(path = "pages/reset_password.html")]
 struct ResetPage {
     site: Site,
@@ -150,19 +128,6 @@ struct ResetDonePage {
     site: Site,
 }
 
-/// The field of `POST /forgot-password`: the address (or username) typed.
-pub struct ForgotForm {
-    email: String,
-}
-
-impl PageForm for ForgotForm {
-    fn from_form(form: &ApiForm) -> Self {
-        Self {
-            email: form.text("email").trim().to_owned(),
-        }
-    }
-}
-
 /// The fields of `POST /reset-password`.
 pub struct ResetForm {
     password: String,
@@ -175,85 +140,6 @@ impl PageForm for ResetForm {
             password: form.text("password"),
             confirm_password: form.text("confirm_password"),
         }
-    }
-}
-
-/// `GET /forgot-password`.
-pub async fn forgot_form(state: web::Data<AppState>, session: Session) -> HttpResponse {
-    render(
-        StatusCode::OK,
-        &forgot_page(&state, &session, String::new(), Vec::new(), None),
-    )
-}
-
-/// The form asks for what the deployment looks accounts up by (`LATCHKEY_LOOKUP_FIELD`): asked
-/// for an email address where only usernames are looked up, people type one, are told to
-/// check their inbox, and no mail ever comes.
-fn forgot_page(
-    state: &AppState,
-    session: &Session,
-    email: String,
-    email_errors: Vec<String>,
-    error: Option<String>,
-) -> ForgotPage {
-    let focus = if email_errors.is_empty() { "" } else { "email" };
-    ForgotPage {
-        site: Site::of(&state.config),
-        csrf_token: csrf::token(session),
-        by_username: state.config.reset.lookup_field == LookupField::Username,
-        email,
-        email_errors,
-        error,
-        focus,
-    }
-}
-
-/// `POST /forgot-password`: always the same "check your inbox" page for a valid address.
-pub async fn forgot(
-    state: web::Data<AppState>,
-    session: Session,
-    req: HttpRequest,
-    form: Result<CsrfForm<ForgotForm>, CsrfRejection>,
-) -> Result<HttpResponse, PageError> {
-    let typed = match form {
-        Ok(CsrfForm(form)) => form.email,
-        Err(rejection) => {
-            let typed = ForgotForm::from_form(&rejection.refused_form()?).email;
-            return Ok(render(
-                StatusCode::FORBIDDEN,
-                &forgot_page(&state, &session, typed, Vec::new(), Some(expired_form())),
-            ));
-        }
-    };
-    let client = client_info(&req, &state.config);
-    state.limits.reset_request(limit_key(&client)).await?;
-    let parsed = match typed.as_str() {
-        "" => Err(BLANK.to_owned()),
-        _ => ResetIdentifier::parse(state.config.reset.lookup_field, &typed)
-            .map_err(|invalid| invalid.to_string()),
-    };
-    let identifier = match parsed {
-        Ok(identifier) => identifier,
-        Err(message) => {
-            let message = i18n::translate_api_message(&message);
-            let page = forgot_page(&state, &session, typed, vec![message], None);
-            return Ok(render(StatusCode::BAD_REQUEST, &page));
-        }
-    };
-    match state.reset.accept(&identifier, &client).await {
-        Ok(()) => {
-            state.metrics.reset("requested");
-            Ok(render(
-                StatusCode::OK,
-                &CheckInboxPage {
-                    by_username: state.config.reset.lookup_field == LookupField::Username,
-                    lifetime: i18n::format_lifetime(state.config.reset.token_ttl),
-                    site: Site::of(&state.config),
-                },
-            ))
-        }
-        Err(RequestError::Database(err)) => Err(err.into()),
-        Err(RequestError::NoAccount) => Err(PageError::Internal),
     }
 }
 
