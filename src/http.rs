@@ -15,6 +15,7 @@ pub mod forward_auth;
 pub mod language;
 pub mod metrics;
 pub mod pages;
+pub mod request_span;
 pub mod security_headers;
 pub mod session_store;
 pub mod state;

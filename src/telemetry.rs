@@ -1,7 +1,11 @@
 //! Logging: tracing to standard error, as text or JSON lines, filtered by `LATCHKEY_LOG`.
 //!
-//! Standard output stays free for CLI results. Log lines never carry passwords or tokens:
-//! spans skip secret arguments and the access log redacts token paths (see `http::access_log`).
+//! Standard output stays free for CLI results. Every line an HTTP request logs sits inside its
+//! root span (request id, route pattern, client address; see `http::request_span`): text lines
+//! show it as a `request{…}:` prefix, JSON lines as `span`/`spans` beside the event's `fields`.
+//! Log lines never carry passwords or tokens: spans skip secret arguments, the request span
+//! holds the route pattern rather than the path, and the access log redacts token paths (see
+//! `http::access_log`).
 
 use std::io::IsTerminal;
 

@@ -1,22 +1,48 @@
-//! The access log: method, path, status, size and time of every request, with secrets removed.
+//! The access log: method, route, path, status, size and time of every request, with secrets
+//! removed, as structured fields (JSON mode prints them as fields) inside the request's span
+//! (see `http::request_span`), which adds its request id and client address.
 //!
 //! The query string is never logged, and the token segment of `/reset-password/{token}` (and
 //! its `/cancel` page) and of `/wasnt-me/{token}` is replaced by `[redacted]`: mail links carry
 //! live tokens, and logs outlive them.
 
-use actix_web::dev::ServiceRequest;
-use actix_web::middleware::Logger;
+use actix_web::body::{BodySize, MessageBody};
+use actix_web::dev::ServiceResponse;
+use actix_web::HttpMessage;
+use tracing_actix_web::TracingLogger;
+
+use super::request_span::{self, RequestSpan, Started};
 
 /// The segments after which a path carries a secret, in decoded, lower-case form.
 const TOKEN_SEGMENTS: [&str; 2] = ["reset-password/", "wasnt-me/"];
 
-/// actix's `Logger` with a redacted request line.
-pub fn logger() -> Logger {
-    Logger::new("%a \"%{request}xi\" %s %b %Dms").custom_request_replace("request", request_line)
+/// The request span and access log middleware (see `http::request_span`); wrap it outermost.
+pub fn logger() -> TracingLogger<RequestSpan> {
+    request_span::middleware()
 }
 
-fn request_line(req: &ServiceRequest) -> String {
-    format!("{} {}", req.method(), redact(req.path()))
+/// Logs one answered request; called inside its span.
+pub fn record<B: MessageBody>(response: &ServiceResponse<B>) {
+    let req = response.request();
+    let bytes = match response.response().body().size() {
+        BodySize::Sized(bytes) => Some(bytes),
+        BodySize::None => Some(0),
+        BodySize::Stream => None,
+    };
+    let duration_ms = req
+        .extensions()
+        .get::<Started>()
+        .map(|started| (started.0.elapsed().as_secs_f64() * 1e6).round() / 1e3);
+    tracing::info!(
+        method = %req.method(),
+        route = %request_span::route(req),
+        path = %redact(req.path()),
+        status = response.status().as_u16(),
+        bytes,
+        duration_ms,
+        request_id = %request_span::request_id(req),
+        "request answered"
+    );
 }
 
 /// `path` with any reset token replaced. The check runs on the percent-decoded, lower-cased path,

@@ -5,6 +5,7 @@ pub mod account;
 pub mod assets;
 pub mod devices;
 pub mod failures;
+pub mod forgot;
 pub mod login;
 pub mod notices;
 pub mod reset;
@@ -18,11 +19,10 @@ use actix_session::SessionMiddleware;
 use actix_web::cookie::{time, Key, SameSite};
 use actix_web::http::{header, StatusCode};
 use actix_web::middleware::from_fn;
-use actix_web::{guard, web, HttpRequest, HttpResponse, ResponseError};
+use actix_web::{guard, web, HttpResponse, ResponseError};
 use askama::Template;
 
 use super::cookie_rotation::{self, CookieKeys};
-use super::form::ApiForm;
 use super::session_store::DbSessionStore;
 use super::AppState;
 pub use failures::PageError;
@@ -65,8 +65,8 @@ pub fn routes(state: &AppState) -> impl FnOnce(&mut web::ServiceConfig) {
                 .service(page("/logout").post(login::logout))
                 .service(
                     page("/forgot-password")
-                        .route(readable().to(reset::forgot_form))
-                        .post(reset::forgot),
+                        .route(readable().to(forgot::forgot_form))
+                        .post(forgot::forgot),
                 )
                 .service(page("/reset-password/{token}").route(readable().to(reset::reset_link)))
                 .service(
@@ -178,9 +178,57 @@ pub fn retry_after(mut response: HttpResponse, seconds: u64) -> HttpResponse {
     response
 }
 
-/// Reads a posted HTML form (the same limits and decoding rules as the API).
-pub async fn read_form(req: &HttpRequest, payload: web::Payload) -> Result<ApiForm, PageError> {
-    ApiForm::read(req, payload)
-        .await
-        .map_err(|_| PageError::BadRequest)
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    /// The route table above, and the page modules beside it.
+    const TABLE: &str = include_str!("pages.rs");
+    const PAGES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/src/http/pages");
+
+    #[test]
+    fn every_post_page_takes_its_form_through_the_csrf_extractor() {
+        let table = TABLE.split("#[cfg(test)]").next().unwrap_or_default();
+        let posts: Vec<&str> = table
+            .split(".post(")
+            .skip(1)
+            .map(|rest| rest.split(')').next().unwrap_or_default())
+            .collect();
+        assert!(posts.len() >= 8, "the route table was read: {posts:?}");
+        for handler in posts {
+            let (module, name) = handler.split_once("::").expect("module::handler");
+            let source = std::fs::read_to_string(Path::new(PAGES).join(format!("{module}.rs")))
+                .expect("the handler's module");
+            let signature = source
+                .split(&format!("pub async fn {name}("))
+                .nth(1)
+                .and_then(|rest| rest.split(") ->").next())
+                .expect("the handler's signature");
+            assert!(
+                signature.contains("CsrfForm<"),
+                "POST {handler} must take its form as CsrfForm"
+            );
+        }
+    }
+
+    #[test]
+    fn no_page_reads_a_body_any_other_way() {
+        for entry in std::fs::read_dir(PAGES).expect("the page modules") {
+            let path = entry.expect("a page module").path();
+            let source = std::fs::read_to_string(&path).expect("a page module");
+            for forbidden in [
+                "web::Payload",
+                "web::Form",
+                "web::Bytes",
+                "ApiForm::read",
+                "csrf::verify",
+            ] {
+                assert!(
+                    !source.contains(forbidden),
+                    "{} uses {forbidden}: page forms come only through CsrfForm",
+                    path.display()
+                );
+            }
+        }
+    }
 }

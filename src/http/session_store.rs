@@ -111,11 +111,14 @@ fn user_of(state: &HashMap<String, String>) -> Option<i64> {
         .and_then(|value| serde_json::from_str(value).ok())
 }
 
-/// Runs database work off the async workers and flattens its errors.
+/// Runs database work off the async workers, inside the request's span, and flattens its errors.
 async fn run<T: Send + 'static>(
     work: impl FnOnce() -> Result<T, anyhow::Error> + Send + 'static,
 ) -> Result<T, anyhow::Error> {
-    web::block(work).await.map_err(anyhow::Error::from)?
+    let span = tracing::Span::current();
+    web::block(move || span.in_scope(work))
+        .await
+        .map_err(anyhow::Error::from)?
 }
 
 impl SessionStore for DbSessionStore {

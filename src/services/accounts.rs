@@ -363,7 +363,8 @@ impl AccountService {
     }
 
     /// Changes the password of `user` after checking the current one; `keep` is the credential
-    /// making the change (it stays valid).
+    /// making the change (it stays valid). Returns the account's new password stamp, which a
+    /// browser that stays logged in keeps (every older one is worthless).
     pub fn change_password(
         &self,
         user: &User,
@@ -372,7 +373,7 @@ impl AccountService {
         confirm: &SecretString,
         keep: credentials::Keep,
         client: &ClientInfo,
-    ) -> Result<(), ChangeError> {
+    ) -> Result<i64, ChangeError> {
         use secrecy::ExposeSecret;
         let now = db::now();
         let key = format!("change:{}", user.id);
@@ -421,7 +422,7 @@ impl AccountService {
                 return Err(err.into());
             }
         };
-        self.db.get()?.write(|conn| {
+        let stamp = self.db.get()?.write(|conn| {
             let Some(stamp) =
                 users::set_password_hash_if_stamp(conn, user.id, user.password_stamp, &hash, now)?
             else {
@@ -448,11 +449,11 @@ impl AccountService {
                     NoticeError::Database(err) => ChangeError::from(err),
                     err => ChangeError::Database(DbError::Unavailable(err.to_string())),
                 })?;
-            Ok(())
+            Ok(stamp)
         })?;
         self.outbox.notify();
         tracing::info!(user_id = user.id, "password changed");
-        Ok(())
+        Ok(stamp)
     }
 
     /// Returns a unit of `key`'s limit for an attempt that was not a failure (best effort: an

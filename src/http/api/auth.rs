@@ -316,7 +316,7 @@ pub async fn change_password(
         state.metrics.limited("password_changes_per_account");
     }
     match outcome {
-        Ok(()) => Ok(super::status_ok()),
+        Ok(_) => Ok(super::status_ok()),
         Err(err) => Err(change_error(err)),
     }
 }

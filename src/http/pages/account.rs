@@ -7,12 +7,14 @@ use askama::Template;
 use secrecy::SecretString;
 
 use super::login::{expired_form, too_many};
-use super::session::{current_user, log_in};
+use super::session::{log_in, CurrentUser};
 use super::site::Site;
-use super::{read_form, redirect, render, retry_after, PageError};
+use super::{redirect, render, retry_after, PageError};
 use crate::db::users::User;
 use crate::http::client::client_info;
-use crate::http::{blocking, csrf, AppState};
+use crate::http::csrf::{self, CsrfForm, CsrfRejection, PageForm};
+use crate::http::form::ApiForm;
+use crate::http::{blocking, AppState};
 use crate::i18n;
 use crate::passwords::HashError;
 use crate::services::accounts::ChangeError;
@@ -77,20 +79,22 @@ pub struct AccountQuery {
     changed: Option<String>,
 }
 
-/// The logged-in account, or a redirect to the login form that comes back to `path`.
-pub(super) async fn require_user(
-    state: &web::Data<AppState>,
-    session: &Session,
-    path: &str,
-) -> Result<Result<User, HttpResponse>, PageError> {
-    Ok(match current_user(state, session).await? {
-        Some(user) => Ok(user),
-        None => {
-            let site = Site::of(&state.config);
-            let login = site.link("/login");
-            Err(redirect(&format!("{login}?next={}", site.link(path))))
+/// The fields of `POST /account/password`.
+pub struct ChangePasswordForm {
+    old_password: SecretString,
+    password: SecretString,
+    confirm_password: SecretString,
+}
+
+impl PageForm for ChangePasswordForm {
+    fn from_form(form: &ApiForm) -> Self {
+        let secret = |name: &str| SecretString::from(form.text(name));
+        Self {
+            old_password: secret("old_password"),
+            password: secret("password"),
+            confirm_password: secret("confirm_password"),
         }
-    })
+    }
 }
 
 /// `GET /account`: who is logged in, with links to change the password and log out.
@@ -98,11 +102,8 @@ pub async fn account(
     state: web::Data<AppState>,
     session: Session,
     query: web::Query<AccountQuery>,
+    CurrentUser(user): CurrentUser,
 ) -> Result<HttpResponse, PageError> {
-    let user = match require_user(&state, &session, "/account").await? {
-        Ok(user) => user,
-        Err(to_login) => return Ok(to_login),
-    };
     let page = AccountPage {
         site: Site::of(&state.config),
         csrf_token: csrf::token(&session),
@@ -117,15 +118,11 @@ pub async fn account(
 pub async fn password_form(
     state: web::Data<AppState>,
     session: Session,
-) -> Result<HttpResponse, PageError> {
-    Ok(
-        match require_user(&state, &session, "/account/password").await? {
-            Ok(user) => render(
-                StatusCode::OK,
-                &ChangePasswordPage::blank(&state, &session, &user, None),
-            ),
-            Err(to_login) => to_login,
-        },
+    CurrentUser(user): CurrentUser,
+) -> HttpResponse {
+    render(
+        StatusCode::OK,
+        &ChangePasswordPage::blank(&state, &session, &user, None),
     )
 }
 
@@ -135,27 +132,22 @@ pub async fn change_password(
     state: web::Data<AppState>,
     session: Session,
     req: HttpRequest,
-    payload: web::Payload,
+    CurrentUser(user): CurrentUser,
+    form: Result<CsrfForm<ChangePasswordForm>, CsrfRejection>,
 ) -> Result<HttpResponse, PageError> {
-    let user = match require_user(&state, &session, "/account/password").await? {
-        Ok(user) => user,
-        Err(to_login) => return Ok(to_login),
+    let form = match form {
+        Ok(CsrfForm(form)) => form,
+        Err(rejection) => {
+            rejection.refused_form()?;
+            return Ok(render(
+                StatusCode::FORBIDDEN,
+                &ChangePasswordPage::blank(&state, &session, &user, Some(expired_form())),
+            ));
+        }
     };
-    let form = read_form(&req, payload).await?;
-    if csrf::verify(&session, &req, &form.text(csrf::FIELD)).is_err() {
-        return Ok(render(
-            StatusCode::FORBIDDEN,
-            &ChangePasswordPage::blank(&state, &session, &user, Some(expired_form())),
-        ));
-    }
     let client = client_info(&req, &state.config);
     let who = client.clone();
-    let secret = |name: &str| SecretString::from(form.text(name));
-    let (old, new, confirm) = (
-        secret("old_password"),
-        secret("password"),
-        secret("confirm_password"),
-    );
+    let (old, new, confirm) = (form.old_password, form.password, form.confirm_password);
     let blank = ChangePasswordPage::blank(&state, &session, &user, None);
     let (accounts, changing) = (state.accounts.clone(), user.clone());
     let outcome = blocking::run(move || {
@@ -166,9 +158,9 @@ pub async fn change_password(
         state.metrics.limited("password_changes_per_account");
     }
     match outcome {
-        Ok(()) => {
+        Ok(stamp) => {
             let changed = User {
-                password_stamp: user.password_stamp + 1,
+                password_stamp: stamp,
                 ..user
             };
             log_in(&session, &changed, &who)?;

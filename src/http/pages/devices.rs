@@ -6,14 +6,15 @@ use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
 
-use super::account::require_user;
 use super::login::expired_form;
-use super::session::device_of;
+use super::session::{device_of, CurrentUser};
 use super::site::Site;
-use super::{read_form, redirect, render, PageError};
+use super::{redirect, render, PageError};
 use crate::db::users::User;
 use crate::http::client::client_info;
-use crate::http::{blocking, csrf, AppState};
+use crate::http::csrf::{self, CsrfForm, CsrfRejection, PageForm};
+use crate::http::form::ApiForm;
+use crate::http::{blocking, AppState};
 use crate::services::devices::{Current, Device, DeviceKind};
 
 /// One entry, formatted for people.
@@ -61,6 +62,19 @@ struct SessionsPage {
     error: Option<String>,
 }
 
+/// The field of `POST /account/sessions`: which entry to end.
+pub struct RevokeForm {
+    id: String,
+}
+
+impl PageForm for RevokeForm {
+    fn from_form(form: &ApiForm) -> Self {
+        Self {
+            id: form.text("id"),
+        }
+    }
+}
+
 /// Query of `GET /account/sessions`.
 #[derive(serde::Deserialize)]
 pub struct SessionsQuery {
@@ -97,11 +111,8 @@ pub async fn sessions(
     state: web::Data<AppState>,
     session: Session,
     query: web::Query<SessionsQuery>,
+    CurrentUser(user): CurrentUser,
 ) -> Result<HttpResponse, PageError> {
-    let user = match require_user(&state, &session, "/account/sessions").await? {
-        Ok(user) => user,
-        Err(to_login) => return Ok(to_login),
-    };
     let notice = query
         .revoked
         .is_some()
@@ -115,19 +126,19 @@ pub async fn revoke(
     state: web::Data<AppState>,
     session: Session,
     req: HttpRequest,
-    payload: web::Payload,
+    CurrentUser(user): CurrentUser,
+    form: Result<CsrfForm<RevokeForm>, CsrfRejection>,
 ) -> Result<HttpResponse, PageError> {
-    let user = match require_user(&state, &session, "/account/sessions").await? {
-        Ok(user) => user,
-        Err(to_login) => return Ok(to_login),
+    let form = match form {
+        Ok(CsrfForm(form)) => form,
+        Err(rejection) => {
+            rejection.refused_form()?;
+            let page = page(&state, &session, user, None, Some(expired_form())).await?;
+            return Ok(render(StatusCode::FORBIDDEN, &page));
+        }
     };
-    let form = read_form(&req, payload).await?;
-    if csrf::verify(&session, &req, &form.text(csrf::FIELD)).is_err() {
-        let page = page(&state, &session, user, None, Some(expired_form())).await?;
-        return Ok(render(StatusCode::FORBIDDEN, &page));
-    }
     let (accounts, ttl) = (state.accounts.clone(), state.config.session_ttl);
-    let (client, id) = (client_info(&req, &state.config), form.text("id"));
+    let (client, id) = (client_info(&req, &state.config), form.id);
     let (user_id, stamp) = (user.id, user.password_stamp);
     let device = device_of(&session).unwrap_or_default();
     let revoked = blocking::run(move || {

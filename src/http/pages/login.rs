@@ -8,9 +8,11 @@ use secrecy::SecretString;
 
 use super::session::{current_user, log_in, safe_next, safe_return};
 use super::site::Site;
-use super::{read_form, redirect, render, retry_after, PageError};
+use super::{redirect, render, retry_after, PageError};
 use crate::http::client::{client_info, limit_key};
-use crate::http::{blocking, csrf, AppState};
+use crate::http::csrf::{self, CsrfForm, CsrfRejection, PageForm};
+use crate::http::form::ApiForm;
+use crate::http::{blocking, AppState};
 use crate::i18n;
 use crate::passwords::HashError;
 use crate::services::accounts::LoginError;
@@ -45,6 +47,36 @@ impl LoginPage {
             error,
             no_errors: Vec::new(),
             focus: "",
+        }
+    }
+}
+
+/// The fields of `POST /login`.
+pub struct LoginForm {
+    username: String,
+    password: SecretString,
+    next: String,
+}
+
+impl PageForm for LoginForm {
+    fn from_form(form: &ApiForm) -> Self {
+        Self {
+            username: form.text("username").trim().to_owned(),
+            password: SecretString::from(form.text("password")),
+            next: form.text("next"),
+        }
+    }
+}
+
+/// The field of `POST /logout`.
+pub struct LogoutForm {
+    next: String,
+}
+
+impl PageForm for LogoutForm {
+    fn from_form(form: &ApiForm) -> Self {
+        Self {
+            next: form.text("next"),
         }
     }
 }
@@ -85,13 +117,19 @@ pub async fn login(
     state: web::Data<AppState>,
     session: Session,
     req: HttpRequest,
-    payload: web::Payload,
+    form: Result<CsrfForm<LoginForm>, CsrfRejection>,
 ) -> Result<HttpResponse, PageError> {
-    let form = read_form(&req, payload).await?;
-    let (username, next) = (
-        form.text("username").trim().to_owned(),
-        safe_next(&state.config, &form.text("next")),
-    );
+    let form = match form {
+        Ok(CsrfForm(form)) => form,
+        Err(rejection) => {
+            let typed = LoginForm::from_form(&rejection.refused_form()?);
+            let next = safe_next(&state.config, &typed.next);
+            let site = Site::of(&state.config);
+            let page = LoginPage::new(site, &session, next, typed.username, Some(expired_form()));
+            return Ok(render(StatusCode::FORBIDDEN, &page));
+        }
+    };
+    let (username, next) = (form.username, safe_next(&state.config, &form.next));
     let again = |status, error: String, focus| {
         let page = LoginPage {
             focus,
@@ -109,9 +147,6 @@ pub async fn login(
         let page = again(StatusCode::TOO_MANY_REQUESTS, too_many(seconds), "");
         retry_after(page, seconds)
     };
-    if csrf::verify(&session, &req, &form.text(csrf::FIELD)).is_err() {
-        return Ok(again(StatusCode::FORBIDDEN, expired_form(), ""));
-    }
     let client = client_info(&req, &state.config);
     let ip = limit_key(&client);
     let attempt = match state.limits.login_attempt(ip).await {
@@ -123,7 +158,7 @@ pub async fn login(
         Err(LimitError::Database(err)) => return Err(err.into()),
     };
     let (accounts, login_name, who) = (state.accounts.clone(), username.clone(), client.clone());
-    let password = SecretString::from(form.text("password"));
+    let password = form.password;
     let outcome =
         blocking::run(move || accounts.verify_credentials(&login_name, &password, ip, &who))
             .await?;
@@ -161,29 +196,24 @@ pub async fn logout(
     state: web::Data<AppState>,
     session: Session,
     req: HttpRequest,
-    payload: web::Payload,
+    form: Result<CsrfForm<LogoutForm>, CsrfRejection>,
 ) -> Result<HttpResponse, PageError> {
-    let form = read_form(&req, payload).await?;
     let already_over = session.entries().is_empty();
-    match csrf::verify(&session, &req, &form.text(csrf::FIELD)) {
-        Ok(()) => {}
-        Err(_) if already_over && !csrf::cross_site(&req) => {
+    let form = match form {
+        Ok(CsrfForm(form)) => form,
+        Err(CsrfRejection::Refused(_)) if already_over && !csrf::cross_site(&req) => {
             session.purge();
             return Ok(redirect(&Site::of(&state.config).link("/login")));
         }
-        Err(_) => return Err(PageError::Forbidden),
-    }
+        Err(rejection) => return Err(rejection.into()),
+    };
     if let Some(user_id) = super::session::user_id_of(&session) {
         let (accounts, client) = (state.accounts.clone(), client_info(&req, &state.config));
         blocking::run(move || accounts.browser_logout(user_id, &client)).await?;
     }
     session.purge();
     let to_login = Site::of(&state.config).link("/login");
-    Ok(redirect(&safe_return(
-        &state.config,
-        &form.text("next"),
-        &to_login,
-    )))
+    Ok(redirect(&safe_return(&state.config, &form.next, &to_login)))
 }
 
 /// Shown when a form's CSRF check fails; the form comes back with a fresh token.

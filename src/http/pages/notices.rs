@@ -15,9 +15,10 @@ use askama::Template;
 use super::login::expired_form;
 use super::reset::link_account;
 use super::site::Site;
-use super::{read_form, render, PageError};
+use super::{render, PageError};
 use crate::http::client::{client_info, limit_key};
-use crate::http::{blocking, csrf, AppState};
+use crate::http::csrf::{self, CsrfForm, CsrfRejection};
+use crate::http::{blocking, AppState};
 use crate::services::password_reset::{PresentedToken, TokenError};
 use crate::services::wasnt_me::WasntMeError;
 
@@ -122,10 +123,10 @@ pub async fn wasnt_me(
     session: Session,
     req: HttpRequest,
     token: web::Path<String>,
-    payload: web::Payload,
+    form: Result<CsrfForm<()>, CsrfRejection>,
 ) -> Result<HttpResponse, PageError> {
-    let form = read_form(&req, payload).await?;
-    if csrf::verify(&session, &req, &form.text(csrf::FIELD)).is_err() {
+    if let Err(rejection) = form {
+        rejection.refused_form()?;
         let page = WasntMePage::new(&state, &session, &req, Some(expired_form()));
         return Ok(render(StatusCode::FORBIDDEN, &page));
     }
@@ -193,10 +194,10 @@ pub async fn cancel(
     session: Session,
     req: HttpRequest,
     token: web::Path<String>,
-    payload: web::Payload,
+    form: Result<CsrfForm<()>, CsrfRejection>,
 ) -> Result<HttpResponse, PageError> {
-    let form = read_form(&req, payload).await?;
-    if csrf::verify(&session, &req, &form.text(csrf::FIELD)).is_err() {
+    if let Err(rejection) = form {
+        rejection.refused_form()?;
         let page = CancelPage::new(&state, &session, &req, Some(expired_form()));
         return Ok(render(StatusCode::FORBIDDEN, &page));
     }

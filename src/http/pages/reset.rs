@@ -1,4 +1,4 @@
-//! `/forgot-password`, the emailed link `/reset-password/{token}`, and `/reset-password`.
+//! The emailed link `/reset-password/{token}`, and `/reset-password` (the form it leads to).
 //!
 //! The link keeps its token in the session and redirects to `/reset-password`, so the token
 //! leaves the address bar (and any `Referer`); neither GET nor HEAD consumes it, because mail
@@ -22,19 +22,18 @@ use secrecy::SecretString;
 
 use super::login::expired_form;
 use super::site::Site;
-use super::{read_form, redirect, render, PageError};
-use crate::config::{AccountBinding, LookupField};
+use super::{redirect, render, PageError};
+use crate::config::AccountBinding;
 use crate::db::users::User;
 use crate::http::client::{client_info, limit_key};
-use crate::http::form::BLANK;
+use crate::http::csrf::{self, CsrfForm, CsrfRejection, PageForm};
+use crate::http::form::ApiForm;
 use crate::http::session_store::{HOLD_UNTIL, STAMP, USER_ID};
-use crate::http::{blocking, csrf, AppState};
+use crate::http::{blocking, AppState};
 use crate::i18n;
 use crate::passwords::HashError;
 use crate::services::accounts::PASSWORD_MISMATCH;
-use crate::services::password_reset::{
-    ConfirmError, PresentedToken, RequestError, ResetIdentifier, TokenError,
-};
+use crate::services::password_reset::{ConfirmError, PresentedToken, ResetIdentifier, TokenError};
 
 /// The session key of a reset token in progress (its value is sealed).
 const RESET_TOKEN: &str = "reset_token";
@@ -97,26 +96,6 @@ fn kept_token(state: &AppState, session: &Session) -> Option<String> {
 }
 
 #[derive(Template)]
-#[template(path = "pages/forgot_password.html")]
-struct ForgotPage {
-    site: Site,
-    csrf_token: String,
-    by_username: bool,
-    email: String,
-    email_errors: Vec<String>,
-    error: Option<String>,
-    focus: &'static str,
-}
-
-#[derive(Template)]
-#[template(path = "pages/check_inbox.html")]
-struct CheckInboxPage {
-    by_username: bool,
-    site: Site,
-    lifetime: String,
-}
-
-#[derive(Template)]
 #[template(path = "pages/reset_password.html")]
 struct ResetPage {
     site: Site,
@@ -149,80 +128,18 @@ struct ResetDonePage {
     site: Site,
 }
 
-/// `GET /forgot-password`.
-pub async fn forgot_form(state: web::Data<AppState>, session: Session) -> HttpResponse {
-    render(
-        StatusCode::OK,
-        &forgot_page(&state, &session, String::new(), Vec::new(), None),
-    )
+/// The fields of `POST /reset-password`.
+pub struct ResetForm {
+    password: String,
+    confirm_password: String,
 }
 
-/// The form asks for what the deployment looks accounts up by (`LATCHKEY_LOOKUP_FIELD`): asked
-/// for an email address where only usernames are looked up, people type one, are told to
-/// check their inbox, and no mail ever comes.
-fn forgot_page(
-    state: &AppState,
-    session: &Session,
-    email: String,
-    email_errors: Vec<String>,
-    error: Option<String>,
-) -> ForgotPage {
-    let focus = if email_errors.is_empty() { "" } else { "email" };
-    ForgotPage {
-        site: Site::of(&state.config),
-        csrf_token: csrf::token(session),
-        by_username: state.config.reset.lookup_field == LookupField::Username,
-        email,
-        email_errors,
-        error,
-        focus,
-    }
-}
-
-/// `POST /forgot-password`: always the same "check your inbox" page for a valid address.
-pub async fn forgot(
-    state: web::Data<AppState>,
-    session: Session,
-    req: HttpRequest,
-    payload: web::Payload,
-) -> Result<HttpResponse, PageError> {
-    let form = read_form(&req, payload).await?;
-    let typed = form.text("email").trim().to_owned();
-    if csrf::verify(&session, &req, &form.text(csrf::FIELD)).is_err() {
-        return Ok(render(
-            StatusCode::FORBIDDEN,
-            &forgot_page(&state, &session, typed, Vec::new(), Some(expired_form())),
-        ));
-    }
-    let client = client_info(&req, &state.config);
-    state.limits.reset_request(limit_key(&client)).await?;
-    let parsed = match typed.as_str() {
-        "" => Err(BLANK.to_owned()),
-        _ => ResetIdentifier::parse(state.config.reset.lookup_field, &typed)
-            .map_err(|invalid| invalid.to_string()),
-    };
-    let identifier = match parsed {
-        Ok(identifier) => identifier,
-        Err(message) => {
-            let message = i18n::translate_api_message(&message);
-            let page = forgot_page(&state, &session, typed, vec![message], None);
-            return Ok(render(StatusCode::BAD_REQUEST, &page));
+impl PageForm for ResetForm {
+    fn from_form(form: &ApiForm) -> Self {
+        Self {
+            password: form.text("password"),
+            confirm_password: form.text("confirm_password"),
         }
-    };
-    match state.reset.accept(&identifier, &client).await {
-        Ok(()) => {
-            state.metrics.reset("requested");
-            Ok(render(
-                StatusCode::OK,
-                &CheckInboxPage {
-                    by_username: state.config.reset.lookup_field == LookupField::Username,
-                    lifetime: i18n::format_lifetime(state.config.reset.token_ttl),
-                    site: Site::of(&state.config),
-                },
-            ))
-        }
-        Err(RequestError::Database(err)) => Err(err.into()),
-        Err(RequestError::NoAccount) => Err(PageError::Internal),
     }
 }
 
@@ -375,21 +292,24 @@ pub async fn reset(
     state: web::Data<AppState>,
     session: Session,
     req: HttpRequest,
-    payload: web::Payload,
+    form: Result<CsrfForm<ResetForm>, CsrfRejection>,
 ) -> Result<HttpResponse, PageError> {
-    let form = read_form(&req, payload).await?;
-    if csrf::verify(&session, &req, &form.text(csrf::FIELD)).is_err() {
-        let username = form_username(&session);
-        let page = reset_page(
-            &state,
-            &session,
-            username,
-            Vec::new(),
-            Vec::new(),
-            Some(expired_form()),
-        );
-        return Ok(render(StatusCode::FORBIDDEN, &page));
-    }
+    let form = match form {
+        Ok(CsrfForm(form)) => form,
+        Err(rejection) => {
+            rejection.refused_form()?;
+            let username = form_username(&session);
+            let page = reset_page(
+                &state,
+                &session,
+                username,
+                Vec::new(),
+                Vec::new(),
+                Some(expired_form()),
+            );
+            return Ok(render(StatusCode::FORBIDDEN, &page));
+        }
+    };
     let Some(presented) = kept_presented(&state, &session) else {
         return after_token_gone(&state, &session).await;
     };
@@ -398,7 +318,7 @@ pub async fn reset(
         .limits
         .token_check(limit_key(&client), presented.account.is_some())
         .await?;
-    let (password, confirm) = (form.text("password"), form.text("confirm_password"));
+    let (password, confirm) = (form.password, form.confirm_password);
     if password != confirm {
         let username = form_username(&session);
         let page = reset_page(

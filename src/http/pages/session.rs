@@ -1,9 +1,15 @@
 //! Who is logged in to a browser session, and where to send them after login.
 
-use actix_session::Session;
-use actix_web::web;
+use std::future::Future;
+use std::pin::Pin;
 
-use super::PageError;
+use actix_session::{Session, SessionExt};
+use actix_web::dev::Payload;
+use actix_web::error::InternalError;
+use actix_web::{web, FromRequest, HttpRequest};
+
+use super::site::Site;
+use super::{redirect, PageError};
 use crate::config::{origin_of, Config};
 use crate::db::users::User;
 use crate::http::session_store::{CLIENT_IP, CLIENT_UA, DEVICE, STAMP, USER_ID};
@@ -23,6 +29,35 @@ pub async fn current_user(
         session.purge();
     }
     Ok(user)
+}
+
+/// The account logged in to this session ([`current_user`]), for pages that need a login.
+/// Without one the page is not run: the browser goes to the login form, which comes back to
+/// this page (its route under the public URL's prefix) once logged in.
+#[derive(Debug)]
+pub struct CurrentUser(pub User);
+
+impl FromRequest for CurrentUser {
+    type Error = actix_web::Error;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, actix_web::Error>>>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let req = req.clone();
+        Box::pin(async move {
+            let Some(state) = req.app_data::<web::Data<AppState>>().cloned() else {
+                return Err(PageError::Internal.into());
+            };
+            match current_user(&state, &req.get_session()).await? {
+                Some(user) => Ok(Self(user)),
+                None => {
+                    let login = Site::of(&state.config).link("/login");
+                    let here = req.match_pattern().unwrap_or_default();
+                    let to_login = redirect(&format!("{login}?next={here}"));
+                    Err(InternalError::from_response("login required", to_login).into())
+                }
+            }
+        })
+    }
 }
 
 /// Like [`current_user`], but changes nothing (forward auth reads sessions, never ends them).
