@@ -101,35 +101,6 @@ impl TestApp {
         .await
     }
 
-    /// Waits until every accepted reset request was resolved and its mail handed to SMTP.
-    pub async fn settle(&self) {
-        let deadline = std::time::Instant::now() + WAIT;
-        loop {
-            let (requests, waiting) = self
-                .blocking(|state| {
-                    use diesel::prelude::*;
-                    use latchkey::db::schema::{email_outbox, reset_requests};
-                    let mut conn = state.db.get().unwrap();
-                    let requests: i64 = reset_requests::table
-                        .count()
-                        .get_result(&mut *conn)
-                        .unwrap();
-                    let waiting: i64 = email_outbox::table
-                        .filter(email_outbox::state.eq_any(["pending", "sending"]))
-                        .count()
-                        .get_result(&mut *conn)
-                        .unwrap();
-                    (requests, waiting)
-                })
-                .await;
-            if requests == 0 && waiting == 0 {
-                return;
-            }
-            assert!(std::time::Instant::now() < deadline, "work never settled");
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-    }
-
     /// Whether `password` is now alice's (or anyone's) password.
     pub async fn password_is(&self, username: &str, password: &str) -> bool {
         let (username, password) = (username.to_owned(), password.to_owned());

@@ -134,6 +134,8 @@ impl SmtpSink {
                 "expected {count} messages, got {} after {timeout:?}",
                 messages.len()
             );
+            // The poll of a deadline-bounded wait (this file is shared with a bench, so it
+            // cannot use `helpers::poll_until`).
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
     }
@@ -270,6 +272,7 @@ fn hold_while_scripted(stream: &TcpStream, shared: &Shared) -> bool {
         if !shared.script.lock().unwrap().hold_data {
             return true;
         }
+        // The server side polls the test's script (and its client) while it withholds a reply.
         thread::sleep(Duration::from_millis(20));
     }
 }
