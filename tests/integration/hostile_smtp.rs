@@ -147,18 +147,23 @@ async fn a_greeting_one_byte_a_second_ends_the_attempt_within_the_smtp_timeout(b
         ],
     )
     .await;
+    // Meant: the tarpit never accepts a message; its retry is an hour away.
+    app.expect_leftover_work();
     let started = Instant::now();
     enqueue_notices(&app, "alice", 1).await;
 
     // Watch the row: every lease it is given while being sent, and when the attempt ends.
     let latest_lease = std::cell::Cell::new(None);
-    let row = poll_until((started + TIMEOUT + SLACK).saturating_duration_since(Instant::now()), || async {
-        let row = app.outbox_rows().await.remove(0);
-        if row.state == SENDING {
-            latest_lease.set(latest_lease.get().max(row.lease_until));
-        }
-        (row.state != SENDING && row.attempts >= 1).then_some(row)
-    })
+    let row = poll_until(
+        (started + TIMEOUT + SLACK).saturating_duration_since(Instant::now()),
+        || async {
+            let row = app.outbox_rows().await.remove(0);
+            if row.state == SENDING {
+                latest_lease.set(latest_lease.get().max(row.lease_until));
+            }
+            (row.state != SENDING && row.attempts >= 1).then_some(row)
+        },
+    )
     .await
     .unwrap_or_else(|| {
         panic!(
@@ -196,15 +201,18 @@ async fn a_reset_request_gets_its_token_while_every_mail_worker_is_stuck_on_a_ta
         &[("LATCHKEY_EMAIL_WORKERS", "2")],
     )
     .await;
+    // Meant: every mail worker is stuck on the tarpit until the test ends.
+    app.expect_leftover_work();
     seed(&app).await;
     enqueue_notices(&app, "stuck", 2).await;
     tarpit.wait_for_clients(2, Duration::from_secs(10)).await;
 
     let asked = Instant::now();
     assert_eq!(app.request_reset("bob@example.com").await.status(), 200);
-    let made = poll_until((asked + Duration::from_secs(3)).saturating_duration_since(Instant::now()), || async {
-        (app.reset_token_count().await > 0).then_some(())
-    })
+    let made = poll_until(
+        (asked + Duration::from_secs(3)).saturating_duration_since(Instant::now()),
+        || async { (app.reset_token_count().await > 0).then_some(()) },
+    )
     .await;
     assert!(
         made.is_some(),
@@ -356,6 +364,8 @@ async fn sigterm_ends_sends_stuck_on_a_tarpit_within_the_smtp_timeout() {
         &[("LATCHKEY_EMAIL_WORKERS", "0")],
     )
     .await;
+    // Meant: the tarpit never accepts a message, so the mail stays queued.
+    app.expect_leftover_work();
     let mut vars: HashMap<String, String> = app.vars.clone();
     vars.insert("LATCHKEY_EMAIL_WORKERS".to_owned(), "2".to_owned());
     let mut server = ServerProcess::start(&vars, app.db.dir.path()).await;

@@ -11,7 +11,9 @@ use futures_util::future::join_all;
 use serde_json::json;
 
 use crate::fixtures::{seed, ALICE_PASSWORD};
-use crate::helpers::{free_port, every_variant_required, spawn_app_with, Backend, ServerProcess, TestApp};
+use crate::helpers::{
+    every_variant_required, free_port, spawn_app_with, Backend, ServerProcess, TestApp,
+};
 use crate::nginx_process::{self, NginxProcess};
 use crate::smtp_sink::SmtpSink;
 

@@ -200,7 +200,11 @@ async fn wait_for_resolved(app: &TestApp, expected: usize) -> HashMap<String, us
         (pending == 0).then_some(mails)
     })
     .await;
-    let pending = if resolved.is_some() { 0 } else { look().await.0 };
+    let pending = if resolved.is_some() {
+        0
+    } else {
+        look().await.0
+    };
     assert_eq!(pending, 0, "reset requests still pending after a minute");
     // The rows leave the table in the same transaction that writes the mail, so pending == 0
     // means every batch has committed.

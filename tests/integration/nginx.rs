@@ -13,7 +13,7 @@ use reqwest::Method;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use crate::fixtures::{app_with_mail, readable, seed, ALICE_PASSWORD, NEW_PASSWORD, WAIT};
-use crate::helpers::{free_port, every_variant_required, Backend};
+use crate::helpers::{every_variant_required, free_port, Backend};
 use crate::nginx_process::{self, NginxProcess};
 use crate::on_both_backends;
 use crate::web_client::{Browser, Page};
@@ -235,7 +235,9 @@ async fn the_nginx_example_guards_the_product_and_tells_it_who_is_logged_in(back
     assert_eq!(spoofed.status, 302);
 
     // Logging in there comes back to the product, which is told who it is.
-    let login = browser.log_in_as_alice(ALICE_PASSWORD, "/app/page?x=1").await;
+    let login = browser
+        .log_in_as_alice(ALICE_PASSWORD, "/app/page?x=1")
+        .await;
     assert_eq!(login.status, 303, "{}", login.body);
     assert_eq!(login.location(), "/app/page?x=1");
     assert!(

@@ -2,7 +2,6 @@
 //! password-changed notice, the "I did not ask for this" link of the reset mail, the audit log
 //! (with `latchkey audit list`), and the device list (API and page).
 
-
 use reqwest::Method;
 use serde_json::{json, Value};
 
@@ -11,8 +10,8 @@ use crate::fixtures::{
 };
 use crate::helpers::{stdout, Backend, TestApp};
 use crate::on_both_backends;
-use crate::web_client::Browser;
 use crate::smtp_sink::{Received, SmtpSink};
+use crate::web_client::Browser;
 
 on_both_backends!(
     the_changed_notice_carries_time_ip_agent_and_a_wasnt_me_link_that_locks_the_account,

@@ -7,7 +7,9 @@ use latchkey::db::outbox::{DEAD, PENDING, SENT};
 use latchkey::email::templates::PasswordChangedMail;
 use latchkey::services::outbox::{open_body, NewEmail, KIND_PASSWORD_CHANGED};
 
-use crate::helpers::{eventually, let_time_pass, spawn_app_with, stdout, Backend, ServerProcess, TestApp};
+use crate::helpers::{
+    eventually, let_time_pass, spawn_app_with, stdout, Backend, ServerProcess, TestApp,
+};
 use crate::on_both_backends;
 use crate::smtp_sink::{Script, SmtpSink};
 
@@ -225,6 +227,8 @@ async fn a_silent_server_times_out_and_the_message_is_rescheduled(backend: Backe
         ..Script::default()
     });
     let app = app_for(backend, &sink.url(), &[("LATCHKEY_SMTP_TIMEOUT", "1s")]).await;
+    // Meant: the silent server never takes the message; it stays scheduled for a retry.
+    app.expect_leftover_work();
     enqueue_notices(&app, "alice", 1).await;
     let rows = app
         .wait_for_outbox(WAIT, |rows| {
@@ -245,6 +249,8 @@ async fn a_stalled_recipient_does_not_hold_up_other_mail(backend: Backend) {
         ..Script::default()
     });
     let app = app_for(backend, &sink.url(), &[("LATCHKEY_SMTP_TIMEOUT", "30s")]).await;
+    // Meant: the stalled recipient's message is still being sent when the test ends.
+    app.expect_leftover_work();
     enqueue_notices(&app, "hang", 1).await;
     for name in ["bob", "carol", "dave", "erin"] {
         enqueue_notices(&app, name, 1).await;

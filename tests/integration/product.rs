@@ -29,7 +29,13 @@ on_both_backends!(
 
 impl Browser {
     /// Logs in through the form under `prefix`; returns the response to the POST.
-    async fn log_in_under(&mut self, prefix: &str, username: &str, password: &str, next: &str) -> Page {
+    async fn log_in_under(
+        &mut self,
+        prefix: &str,
+        username: &str,
+        password: &str,
+        next: &str,
+    ) -> Page {
         let csrf = self.get(&format!("{prefix}/login")).await.csrf();
         self.post(
             &format!("{prefix}/login"),
@@ -120,7 +126,10 @@ async fn forward_auth_answers_for_a_session_or_a_bearer_token(backend: Backend) 
     assert_refused(&browser.verify("", &[("Accept", "text/html")]).await);
 
     assert_eq!(
-        browser.log_in_under("", "alice", ALICE_PASSWORD, "").await.status,
+        browser
+            .log_in_under("", "alice", ALICE_PASSWORD, "")
+            .await
+            .status,
         303
     );
     assert_alice(&browser.verify("", &[]).await, alice);
@@ -224,7 +233,10 @@ async fn forward_auth_answers_for_a_session_or_a_bearer_token(backend: Backend) 
     })
     .await;
     let mut zoe = Browser::new(&app);
-    assert_eq!(zoe.log_in_under("", "Zoë", ALICE_PASSWORD, "").await.status, 303);
+    assert_eq!(
+        zoe.log_in_under("", "Zoë", ALICE_PASSWORD, "").await.status,
+        303
+    );
     let page = zoe.verify("", &[]).await;
     assert_eq!(page.status, 200);
     assert_eq!(
@@ -311,7 +323,10 @@ async fn forward_auth_refuses_revoked_sessions_at_once_on_every_instance(backend
     // A reset.
     let mut browser = Browser::new(&app);
     assert_eq!(
-        browser.log_in_under("", "alice", NEW_PASSWORD, "").await.status,
+        browser
+            .log_in_under("", "alice", NEW_PASSWORD, "")
+            .await
+            .status,
         303
     );
     assert_alice(&browser.verify("", &[]).await, alice);
@@ -379,7 +394,9 @@ async fn forward_auth_sends_browsers_to_login_only_for_allowed_origins(backend: 
     assert!(login
         .body
         .contains(&format!("value=\"{}\"", next.replace('&', "&amp;"))));
-    let done = browser.log_in_under("/auth", "alice", ALICE_PASSWORD, next).await;
+    let done = browser
+        .log_in_under("/auth", "alice", ALICE_PASSWORD, next)
+        .await;
     assert_eq!(done.status, 303);
     assert_eq!(done.location(), next);
 }
@@ -435,7 +452,9 @@ async fn every_route_link_form_and_asset_lives_under_the_public_url_path(backend
     assert_eq!(account.location(), "/auth/login?next=/auth/account");
 
     // Log in: the cookie is the path's, the redirect and every page under it.
-    let login = browser.log_in_under("/auth", "alice", ALICE_PASSWORD, "").await;
+    let login = browser
+        .log_in_under("/auth", "alice", ALICE_PASSWORD, "")
+        .await;
     assert_eq!(login.location(), "/auth/account");
     let cookie = browser.set_cookies.last().unwrap().clone();
     assert!(cookie.contains("Path=/auth"), "{cookie}");
@@ -503,6 +522,8 @@ async fn every_route_link_form_and_asset_lives_under_the_public_url_path(backend
         .await;
     assert_eq!(inbox.status, 200);
     under_prefix(&inbox, "check inbox");
+    // Its last mail goes out before the SMTP server is dropped with the test.
+    app.drain().await;
 }
 
 async fn absolute_next_goes_only_to_allowed_origins_after_login_and_logout(backend: Backend) {
@@ -528,7 +549,9 @@ async fn absolute_next_goes_only_to_allowed_origins_after_login_and_logout(backe
         ("https://app.example.com@evil.test/", "/account"),
     ] {
         let mut browser = Browser::new(&app);
-        let done = browser.log_in_under("", "alice", ALICE_PASSWORD, next).await;
+        let done = browser
+            .log_in_under("", "alice", ALICE_PASSWORD, next)
+            .await;
         assert_eq!(done.location(), lands, "login next={next}");
         let csrf = browser.get("/account").await.csrf();
         let logout = browser
@@ -566,7 +589,9 @@ async fn absolute_next_goes_only_to_allowed_origins_after_login_and_logout(backe
     assert!(cookie.contains("Domain=example.test"), "{cookie}");
     assert!(cookie.contains("Path=/"), "{cookie}");
     let mut no_domain = Browser::new(&app);
-    no_domain.log_in_under("", "alice", ALICE_PASSWORD, "").await;
+    no_domain
+        .log_in_under("", "alice", ALICE_PASSWORD, "")
+        .await;
     assert!(!no_domain.set_cookies.last().unwrap().contains("Domain"));
     // The same next without the variable is ignored, as before.
     let plain = app

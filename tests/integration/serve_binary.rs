@@ -26,12 +26,11 @@ async fn the_default_command_serves_sqlite_and_stops_gracefully_on_sigterm() {
 
     let client = reqwest::Client::new();
     let url = format!("http://127.0.0.1:{port}/healthz");
-    let status = crate::helpers::eventually(
-        Duration::from_secs(30),
-        "server never answered",
-        || async { client.get(&url).send().await.ok().map(|r| r.status()) },
-    )
-    .await;
+    let status =
+        crate::helpers::eventually(Duration::from_secs(30), "server never answered", || async {
+            client.get(&url).send().await.ok().map(|r| r.status())
+        })
+        .await;
     assert_eq!(status, 200);
     assert!(dir.path().join("latchkey.db").exists());
     let secret = dir.path().join("latchkey.secret");
