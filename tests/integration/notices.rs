@@ -643,7 +643,7 @@ async fn the_sessions_page_lists_and_ends_sessions(backend: Backend) {
     );
 
     // Ending this browser's own session logs it out.
-    let page = browser.get(&ended.location()).await;
+    let page = browser.get(ended.location()).await;
     assert!(page.body.contains("The session was ended."));
     let start = page.body.find(marker).unwrap() + marker.len();
     let own = page.body[start..].split('"').next().unwrap().to_owned();
