@@ -22,7 +22,10 @@ pub async fn app_with_mail(backend: Backend, extra: &[(&str, &str)]) -> (TestApp
         ("LATCHKEY_EMAIL_POLL_INTERVAL", "100ms"),
     ];
     vars.extend_from_slice(extra);
-    (spawn_app_with(backend, &vars).await, sink)
+    let mut app = spawn_app_with(backend, &vars).await;
+    // `let (app, sink) = …` drops the sink first: the app keeps it until its teardown check.
+    app.hold(sink.clone());
+    (app, sink)
 }
 
 /// alice, bob, carol (inactive) and dave (no password).

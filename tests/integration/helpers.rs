@@ -160,6 +160,8 @@ pub struct TestApp {
     pub db: Arc<TestDb>,
     /// Shared by the apps on one database: the last one to go checks it was left clean.
     teardown: Arc<Teardown>,
+    /// Kept alive until after the teardown check (the SMTP server the app sends to).
+    held: Vec<Box<dyn std::any::Any + Send + Sync>>,
 }
 
 /// What the apps on one database share for the teardown check.
@@ -224,6 +226,7 @@ fn run(
         vars,
         db,
         teardown,
+        held: Vec::new(),
     }
 }
 
@@ -422,6 +425,12 @@ impl TestApp {
         })
         .await;
         assert!(clean.is_some(), "work never settled: {:?}", last.get());
+    }
+
+    /// Keeps `thing` (a server the app talks to) alive until this app's teardown check has
+    /// run, whatever order the test drops its variables in.
+    pub fn hold(&mut self, thing: impl std::any::Any + Send + Sync) {
+        self.held.push(Box::new(thing));
     }
 
     /// This test leaves work behind on purpose (a dead SMTP server, a retry scheduled for

@@ -59,8 +59,17 @@ struct Shared {
 }
 
 /// A running sink; stops when dropped.
+#[derive(Clone)]
 pub struct SmtpSink {
     pub port: u16,
+    shared: Arc<Shared>,
+    /// The server stops when the last clone goes (an app may hold one until its teardown).
+    _running: Arc<Running>,
+}
+
+/// Stops the server when dropped.
+struct Running {
+    port: u16,
     shared: Arc<Shared>,
 }
 
@@ -96,7 +105,11 @@ impl SmtpSink {
                 });
             }
         });
-        Self { port, shared }
+        Self {
+            port,
+            shared: shared.clone(),
+            _running: Arc::new(Running { port, shared }),
+        }
     }
 
     pub fn url(&self) -> String {
@@ -141,7 +154,7 @@ impl SmtpSink {
     }
 }
 
-impl Drop for SmtpSink {
+impl Drop for Running {
     fn drop(&mut self) {
         self.shared.stopped.store(true, Ordering::SeqCst);
         let _ = TcpStream::connect(("127.0.0.1", self.port));
