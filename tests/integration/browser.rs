@@ -9,10 +9,8 @@
 //! skipped silently. Screenshots land in `target/screenshots/{desktop,phone,dark}/`, or under
 //! `LATCHKEY_SCREENSHOT_DIR`; the desktop ones are committed in `docs/screenshots/`.
 
-use std::net::TcpListener;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
 
 use fantoccini::key::Key;
 use fantoccini::{Client, ClientBuilder, Locator};
@@ -20,7 +18,7 @@ use hyper_util::client::legacy::connect::HttpConnector;
 use serde_json::{json, Value};
 
 use crate::fixtures::{app_with_mail, reset_link, seed, ALICE_PASSWORD, NEW_PASSWORD, WAIT};
-use crate::helpers::Backend;
+use crate::helpers::{free_port, Backend};
 
 const THIRD_PASSWORD: &str = "yet another long passphrase 7";
 
@@ -627,11 +625,10 @@ impl Page {
     async fn leaving(&self, action: impl std::future::Future<Output = ()>) {
         let old_document = self.client.find(Locator::Css("html")).await.unwrap();
         action.await;
-        let deadline = Instant::now() + WAIT;
-        while old_document.tag_name().await.is_ok() {
-            assert!(Instant::now() < deadline, "no new page was loaded");
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
+        crate::helpers::eventually(WAIT, "no new page was loaded", || async {
+            old_document.tag_name().await.is_err().then_some(())
+        })
+        .await;
     }
 
     async fn fill(&self, id: &str, value: &str) {
@@ -684,14 +681,6 @@ fn screenshot_dir() -> PathBuf {
         .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/screenshots"))
 }
 
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 /// A chromedriver process of this test's own, stopped on drop.
 struct ChromeDriver {
     process: Child,
@@ -712,14 +701,10 @@ impl ChromeDriver {
             .unwrap_or_else(|err| {
                 panic!("cannot start {program}: {err} (apt-get install chromium-driver)")
             });
-        let deadline = Instant::now() + WAIT;
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(
-                Instant::now() < deadline,
-                "chromedriver did not listen on {port}"
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
+        let listening = crate::helpers::poll_blocking(WAIT, || {
+            std::net::TcpStream::connect(("127.0.0.1", port)).ok()
+        });
+        assert!(listening.is_some(), "chromedriver did not listen on {port}");
         Self {
             process,
             port,

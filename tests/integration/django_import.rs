@@ -537,14 +537,15 @@ async fn an_unknown_name_costs_as_much_as_an_account_with_an_imported_hash() {
     assert!(output.status.success(), "{}", stderr(&output));
 
     let restarted = app.sibling(&[]).await;
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
-    while restarted.state.hasher.timing_floor().is_zero() {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the floor was never measured"
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    }
+    crate::helpers::eventually(
+        std::time::Duration::from_secs(30),
+        "the floor was never measured",
+        || {
+            let measured = !restarted.state.hasher.timing_floor().is_zero();
+            async move { measured.then_some(()) }
+        },
+    )
+    .await;
     let timed = |login: &'static str| {
         let restarted = &restarted;
         async move {

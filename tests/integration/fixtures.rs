@@ -22,7 +22,10 @@ pub async fn app_with_mail(backend: Backend, extra: &[(&str, &str)]) -> (TestApp
         ("LATCHKEY_EMAIL_POLL_INTERVAL", "100ms"),
     ];
     vars.extend_from_slice(extra);
-    (spawn_app_with(backend, &vars).await, sink)
+    let mut app = spawn_app_with(backend, &vars).await;
+    // `let (app, sink) = …` drops the sink first: the app keeps it until its teardown check.
+    app.hold(sink.clone());
+    (app, sink)
 }
 
 /// alice, bob, carol (inactive) and dave (no password).
@@ -99,35 +102,6 @@ impl TestApp {
             json!({ "token": token, "password": password }),
         )
         .await
-    }
-
-    /// Waits until every accepted reset request was resolved and its mail handed to SMTP.
-    pub async fn settle(&self) {
-        let deadline = std::time::Instant::now() + WAIT;
-        loop {
-            let (requests, waiting) = self
-                .blocking(|state| {
-                    use diesel::prelude::*;
-                    use latchkey::db::schema::{email_outbox, reset_requests};
-                    let mut conn = state.db.get().unwrap();
-                    let requests: i64 = reset_requests::table
-                        .count()
-                        .get_result(&mut *conn)
-                        .unwrap();
-                    let waiting: i64 = email_outbox::table
-                        .filter(email_outbox::state.eq_any(["pending", "sending"]))
-                        .count()
-                        .get_result(&mut *conn)
-                        .unwrap();
-                    (requests, waiting)
-                })
-                .await;
-            if requests == 0 && waiting == 0 {
-                return;
-            }
-            assert!(std::time::Instant::now() < deadline, "work never settled");
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
     }
 
     /// Whether `password` is now alice's (or anyone's) password.

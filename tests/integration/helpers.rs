@@ -1,8 +1,14 @@
-//! `spawn_app`, fresh databases, and the `latchkey` binary, for every test.
+//! `spawn_app`, fresh databases, and the `latchkey` binary, for every test; waiting for
+//! background work by polling a condition with a deadline ([`eventually`], [`TestApp::drain`]),
+//! and the teardown check that a test left no reset request or mail behind.
 
 use std::collections::HashMap;
+use std::future::Future;
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use diesel::{Connection, PgConnection, RunQueryDsl};
 use latchkey::config::Config;
@@ -151,7 +157,20 @@ pub struct TestApp {
     pub client: reqwest::Client,
     pub state: AppState,
     pub vars: HashMap<String, String>,
-    pub db: std::sync::Arc<TestDb>,
+    pub db: Arc<TestDb>,
+    /// Shared by the apps on one database: the last one to go checks it was left clean.
+    teardown: Arc<Teardown>,
+    /// Kept alive until after the teardown check (the SMTP server the app sends to).
+    held: Vec<Box<dyn std::any::Any + Send + Sync>>,
+}
+
+/// What the apps on one database share for the teardown check.
+#[derive(Debug, Default)]
+struct Teardown {
+    /// Apps on the database still alive.
+    live: AtomicUsize,
+    /// Set by [`TestApp::expect_leftover_work`].
+    leftover_expected: AtomicBool,
 }
 
 /// Starts the real application on a free port with a fresh database.
@@ -163,13 +182,14 @@ pub async fn spawn_app(backend: Backend) -> TestApp {
 pub async fn spawn_app_with(backend: Backend, overrides: &[(&str, &str)]) -> TestApp {
     let db = TestDb::new(&backend);
     let vars = base_vars(&db);
-    start(vars, overrides, std::sync::Arc::new(db)).await
+    start(vars, overrides, Arc::new(db), Arc::default()).await
 }
 
 async fn start(
     mut vars: HashMap<String, String>,
     overrides: &[(&str, &str)],
-    db: std::sync::Arc<TestDb>,
+    db: Arc<TestDb>,
+    teardown: Arc<Teardown>,
 ) -> TestApp {
     for (key, value) in overrides {
         vars.insert((*key).to_owned(), (*value).to_owned());
@@ -177,29 +197,61 @@ async fn start(
     let lookup = vars.clone();
     let config = Config::from_vars(&move |name| lookup.get(name).cloned()).unwrap();
     let app = Application::build(config, true).await.unwrap();
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    run(app, vars, db, teardown, client)
+}
+
+/// Serves `app` in the background as a [`TestApp`] of `db`.
+fn run(
+    app: Application,
+    vars: HashMap<String, String>,
+    db: Arc<TestDb>,
+    teardown: Arc<Teardown>,
+    client: reqwest::Client,
+) -> TestApp {
     let address = format!("http://{}", app.address());
     let metrics_address = app.metrics_address().map(|at| format!("http://{at}"));
     let state = app.state().clone();
     let server = tokio::spawn(app.run_until_stopped());
+    teardown.live.fetch_add(1, Ordering::SeqCst);
     TestApp {
         address,
         metrics_address,
         server,
-        client: reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .unwrap(),
+        client,
         state,
         vars,
         db,
+        teardown,
+        held: Vec::new(),
     }
 }
 
 impl TestApp {
+    /// An application the test built itself (custom hooks, its own configuration) on `db`,
+    /// served in the background and checked at teardown like any other.
+    pub fn adopt(
+        app: Application,
+        vars: HashMap<String, String>,
+        db: TestDb,
+        client: reqwest::Client,
+    ) -> TestApp {
+        run(app, vars, Arc::new(db), Arc::default(), client)
+    }
+
     /// A second application on the same database, with some variables changed (a restart
     /// with new settings, or another instance).
     pub async fn sibling(&self, overrides: &[(&str, &str)]) -> TestApp {
-        start(self.vars.clone(), overrides, self.db.clone()).await
+        start(
+            self.vars.clone(),
+            overrides,
+            self.db.clone(),
+            self.teardown.clone(),
+        )
+        .await
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -326,22 +378,246 @@ impl TestApp {
     /// Waits until `check` holds for the outbox rows; panics after `timeout`.
     pub async fn wait_for_outbox(
         &self,
-        timeout: std::time::Duration,
+        timeout: Duration,
         check: impl Fn(&[latchkey::db::outbox::OutboxMessage]) -> bool,
     ) -> Vec<latchkey::db::outbox::OutboxMessage> {
-        let deadline = std::time::Instant::now() + timeout;
-        loop {
+        let last = std::cell::RefCell::new(Vec::new());
+        let found = poll_until(timeout, || async {
             let rows = self.outbox_rows().await;
             if check(&rows) {
-                return rows;
+                return Some(rows);
             }
-            assert!(
-                std::time::Instant::now() < deadline,
-                "outbox never reached the expected state: {rows:#?}"
-            );
-            tokio::time::sleep(std::time::Duration::from_millis(25)).await;
-        }
+            *last.borrow_mut() = rows;
+            None
+        })
+        .await;
+        found.unwrap_or_else(|| {
+            panic!(
+                "outbox never reached the expected state: {:#?}",
+                last.borrow()
+            )
+        })
     }
+
+    /// Runs pending background work to completion: waits until every accepted reset request
+    /// is resolved, every audit event handed to the webhook publisher, and no mail or webhook
+    /// is due or being sent (the worker pool is idle). Mail scheduled for a later retry may
+    /// remain; the returned [`Backlog`] says how much. Panics after [`DRAIN_WAIT`].
+    pub async fn drain(&self) -> Backlog {
+        let last = std::cell::Cell::new(Backlog::default());
+        let idle = poll_until(DRAIN_WAIT, || async {
+            let now = self.blocking(backlog).await;
+            last.set(now);
+            now.is_idle().then_some(now)
+        })
+        .await;
+        idle.unwrap_or_else(|| panic!("background work never finished: {:?}", last.get()))
+    }
+
+    /// Waits until every accepted reset request was resolved and its mail handed to SMTP
+    /// (retries included, unlike [`TestApp::drain`]).
+    pub async fn settle(&self) {
+        let last = std::cell::Cell::new(Backlog::default());
+        let clean = poll_until(DRAIN_WAIT, || async {
+            let now = self.blocking(backlog).await;
+            last.set(now);
+            now.is_clean().then_some(())
+        })
+        .await;
+        assert!(clean.is_some(), "work never settled: {:?}", last.get());
+    }
+
+    /// Keeps `thing` (a server the app talks to) alive until this app's teardown check has
+    /// run, whatever order the test drops its variables in.
+    pub fn hold(&mut self, thing: impl std::any::Any + Send + Sync) {
+        self.held.push(Box::new(thing));
+    }
+
+    /// This test leaves work behind on purpose (a dead SMTP server, a retry scheduled for
+    /// later, an instance without workers): skip the teardown check for its database.
+    pub fn expect_leftover_work(&self) {
+        self.teardown
+            .leftover_expected
+            .store(true, Ordering::SeqCst);
+    }
+}
+
+/// How long [`TestApp::drain`] and the teardown check wait for background work.
+pub const DRAIN_WAIT: Duration = Duration::from_secs(30);
+
+/// How often the `eventually`-style helpers look again.
+const POLL: Duration = Duration::from_millis(20);
+
+/// Background work left in a database.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Backlog {
+    /// Accepted reset requests no resolver has turned into a token yet.
+    pub unresolved_requests: i64,
+    /// Audit events the webhook publisher has not handled yet.
+    pub unpublished_events: i64,
+    /// Outbox rows being sent, or waiting with their next attempt due.
+    pub due_mail: i64,
+    /// Outbox rows waiting for a retry that is not due yet.
+    pub scheduled_mail: i64,
+}
+
+impl Backlog {
+    /// Nothing a worker could do now.
+    pub fn is_idle(&self) -> bool {
+        self.unresolved_requests == 0 && self.unpublished_events == 0 && self.due_mail == 0
+    }
+
+    /// Nothing left at all that concerns a user: no request, no unsent mail.
+    pub fn is_clean(&self) -> bool {
+        self.unresolved_requests == 0 && self.due_mail == 0 && self.scheduled_mail == 0
+    }
+}
+
+/// Counts what is left, in the order work flows (a request becomes an audit event and a mail
+/// in one transaction, an event a webhook in another), so no item can slip between two reads.
+fn backlog(state: &AppState) -> Backlog {
+    use diesel::prelude::*;
+    use latchkey::db::outbox::{PENDING, SENDING};
+    use latchkey::db::schema::{audit_events, email_outbox, reset_requests};
+    let mut conn = state.db.get().unwrap();
+    let unresolved_requests = reset_requests::table
+        .count()
+        .get_result(&mut *conn)
+        .unwrap();
+    let unpublished_events = audit_events::table
+        .filter(audit_events::webhook_pending.eq(true))
+        .count()
+        .get_result(&mut *conn)
+        .unwrap();
+    let now = latchkey::db::now();
+    let due_mail = email_outbox::table
+        .filter(
+            email_outbox::state.eq(SENDING).or(email_outbox::state
+                .eq(PENDING)
+                .and(email_outbox::next_attempt_at.le(now))),
+        )
+        .count()
+        .get_result(&mut *conn)
+        .unwrap();
+    let scheduled_mail = email_outbox::table
+        .filter(email_outbox::state.eq(PENDING))
+        .filter(email_outbox::next_attempt_at.gt(now))
+        .count()
+        .get_result(&mut *conn)
+        .unwrap();
+    Backlog {
+        unresolved_requests,
+        unpublished_events,
+        due_mail,
+        scheduled_mail,
+    }
+}
+
+/// The teardown check: when the last app on a database goes away (not while a test is already
+/// failing), its reset requests are resolved and its mail is sent, after waiting up to
+/// [`DRAIN_WAIT`] for the workers, unless the test called [`TestApp::expect_leftover_work`].
+/// Drop is synchronous: one blocking pooled connection, a few counts.
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        let last = self.teardown.live.fetch_sub(1, Ordering::SeqCst) == 1;
+        if !last
+            || std::thread::panicking()
+            || self.teardown.leftover_expected.load(Ordering::SeqCst)
+        {
+            return;
+        }
+        let check = || {
+            let mut left = Backlog::default();
+            let clean = poll_blocking(DRAIN_WAIT, || {
+                left = backlog(&self.state);
+                left.is_clean().then_some(())
+            });
+            (clean, left)
+        };
+        // The workers are OS threads, but a webhook receiver may be a task on this runtime.
+        let (clean, left) = match tokio::runtime::Handle::try_current() {
+            Ok(handle) if handle.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread => {
+                tokio::task::block_in_place(check)
+            }
+            _ => check(),
+        };
+        assert!(
+            clean.is_some(),
+            "the test left background work behind: {left:?} (call app.drain() before the end, \
+             or app.expect_leftover_work() if it is meant)"
+        );
+    }
+}
+
+/// Calls `probe` until it returns `Some`, every few milliseconds, for at most `timeout`;
+/// `None` if it never did. The one place async tests wait for something to happen.
+pub async fn poll_until<T, F, Fut>(timeout: Duration, mut probe: F) -> Option<T>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Option<T>>,
+{
+    let deadline = Instant::now() + timeout;
+    loop {
+        if let Some(found) = probe().await {
+            return Some(found);
+        }
+        if Instant::now() >= deadline {
+            return None;
+        }
+        tokio::time::sleep(POLL).await;
+    }
+}
+
+/// Like [`poll_until`], with `what` in the panic message when `timeout` passes.
+pub async fn eventually<T, F, Fut>(timeout: Duration, what: &str, probe: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Option<T>>,
+{
+    poll_until(timeout, probe)
+        .await
+        .unwrap_or_else(|| panic!("{what} (waited {timeout:?})"))
+}
+
+/// [`poll_until`] for threads outside the runtime (servers in tests, `Drop`).
+pub fn poll_blocking<T>(timeout: Duration, mut probe: impl FnMut() -> Option<T>) -> Option<T> {
+    let deadline = Instant::now() + timeout;
+    loop {
+        if let Some(found) = probe() {
+            return Some(found);
+        }
+        if Instant::now() >= deadline {
+            return None;
+        }
+        std::thread::sleep(POLL);
+    }
+}
+
+/// Lets `duration` of wall-clock time pass: only for tests whose point is a clock (a token
+/// lifetime, a rate-limit window, proving nothing happens for a while); each caller says why.
+/// Anything that waits for an event polls it instead ([`eventually`]).
+pub async fn let_time_pass(duration: Duration) {
+    tokio::time::sleep(duration).await;
+}
+
+/// A free TCP port on the loopback interface (bound, read, released).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Waits until `GET url` answers `200`; panics after `timeout`.
+pub async fn wait_until_ok(url: &str, timeout: Duration) {
+    eventually(timeout, &format!("{url} never answered 200"), || async {
+        reqwest::get(url)
+            .await
+            .is_ok_and(|r| r.status() == 200)
+            .then_some(())
+    })
+    .await
 }
 
 /// A `latchkey serve` child process, killed when dropped.
@@ -354,40 +630,44 @@ pub struct ServerProcess {
 impl ServerProcess {
     /// Starts the binary with `vars` on a free port and waits until `/healthz` answers.
     pub async fn start(vars: &HashMap<String, String>, dir: &Path) -> Self {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        Self::start_on(vars, dir, port).await
+        Self::start_on(vars, dir, free_port()).await
     }
 
     /// Like [`ServerProcess::start`] on a given port (a restart behind a load balancer).
     pub async fn start_on(vars: &HashMap<String, String>, dir: &Path, port: u16) -> Self {
+        Self::launch(vars, dir, port, &["serve"], Stdio::null()).await
+    }
+
+    /// `latchkey` with no arguments (the default command serves) on a free port, its standard
+    /// error written to `log` for the test to read; waits until `/healthz` answers.
+    pub async fn start_logged(vars: &HashMap<String, String>, dir: &Path, log: &Path) -> Self {
+        let log = std::fs::File::create(log).unwrap();
+        Self::launch(vars, dir, free_port(), &[], log.into()).await
+    }
+
+    async fn launch(
+        vars: &HashMap<String, String>,
+        dir: &Path,
+        port: u16,
+        args: &[&str],
+        stderr: Stdio,
+    ) -> Self {
         let child = Command::new(env!("CARGO_BIN_EXE_latchkey"))
-            .arg("serve")
+            .args(args)
             .env_clear()
             .envs(vars)
             .env("LATCHKEY_BIND", format!("127.0.0.1:{port}"))
             .current_dir(dir)
             .stdout(Stdio::null())
-            .stderr(Stdio::null())
+            .stderr(stderr)
             .spawn()
             .unwrap();
         let process = Self { child, port };
-        let url = format!("http://127.0.0.1:{port}/healthz");
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
-        while reqwest::get(&url)
-            .await
-            .map(|r| r.status() != 200)
-            .unwrap_or(true)
-        {
-            assert!(
-                std::time::Instant::now() < deadline,
-                "server on port {port} never became healthy"
-            );
-            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-        }
+        wait_until_ok(
+            &format!("http://127.0.0.1:{port}/healthz"),
+            Duration::from_secs(30),
+        )
+        .await;
         process
     }
 
@@ -401,15 +681,13 @@ impl ServerProcess {
     }
 
     /// Waits for the process to exit; panics after `timeout`.
-    pub async fn wait_exit(&mut self, timeout: std::time::Duration) -> std::process::ExitStatus {
-        let deadline = std::time::Instant::now() + timeout;
-        loop {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                return status;
-            }
-            assert!(std::time::Instant::now() < deadline, "process did not exit");
-            tokio::time::sleep(std::time::Duration::from_millis(25)).await;
-        }
+    pub async fn wait_exit(&mut self, timeout: Duration) -> std::process::ExitStatus {
+        let child = &mut self.child;
+        eventually(timeout, "process did not exit", || {
+            let status = child.try_wait().unwrap();
+            async move { status }
+        })
+        .await
     }
 }
 

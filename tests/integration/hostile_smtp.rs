@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use latchkey::db::outbox::{PENDING, SENDING, SENT};
 
 use crate::fixtures::seed;
-use crate::helpers::{spawn_app_with, Backend, ServerProcess, TestApp};
+use crate::helpers::{eventually, poll_until, spawn_app_with, Backend, ServerProcess, TestApp};
 use crate::on_both_backends;
 use crate::outbox::enqueue_notices;
 use crate::smtp_sink::{Script, SmtpSink};
@@ -75,15 +75,16 @@ impl Tarpit {
 
     /// Waits until `count` clients are connected (and so stuck in their greeting).
     async fn wait_for_clients(&self, count: usize, timeout: Duration) {
-        let deadline = Instant::now() + timeout;
-        while self.accepted.load(Ordering::SeqCst) < count {
-            assert!(
-                Instant::now() < deadline,
-                "only {} of {count} clients reached the tarpit",
-                self.accepted.load(Ordering::SeqCst)
-            );
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
+        let reached = poll_until(timeout, || {
+            let accepted = self.accepted.load(Ordering::SeqCst);
+            async move { (accepted >= count).then_some(()) }
+        })
+        .await;
+        assert!(
+            reached.is_some(),
+            "only {} of {count} clients reached the tarpit",
+            self.accepted.load(Ordering::SeqCst)
+        );
     }
 }
 
@@ -146,27 +147,31 @@ async fn a_greeting_one_byte_a_second_ends_the_attempt_within_the_smtp_timeout(b
         ],
     )
     .await;
+    // Meant: the tarpit never accepts a message; its retry is an hour away.
+    app.expect_leftover_work();
     let started = Instant::now();
     enqueue_notices(&app, "alice", 1).await;
 
     // Watch the row: every lease it is given while being sent, and when the attempt ends.
-    let mut latest_lease = None;
-    let deadline = started + TIMEOUT + SLACK;
-    let row = loop {
-        let row = app.outbox_rows().await.remove(0);
-        if row.state == SENDING {
-            latest_lease = latest_lease.max(row.lease_until);
-        }
-        if row.state != SENDING && row.attempts >= 1 {
-            break row;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "after {:?} the attempt against the tarpit is still running (SMTP timeout {TIMEOUT:?}): {row:#?}",
+    let latest_lease = std::cell::Cell::new(None);
+    let row = poll_until(
+        (started + TIMEOUT + SLACK).saturating_duration_since(Instant::now()),
+        || async {
+            let row = app.outbox_rows().await.remove(0);
+            if row.state == SENDING {
+                latest_lease.set(latest_lease.get().max(row.lease_until));
+            }
+            (row.state != SENDING && row.attempts >= 1).then_some(row)
+        },
+    )
+    .await
+    .unwrap_or_else(|| {
+        panic!(
+            "after {:?} the attempt against the tarpit is still running (SMTP timeout {TIMEOUT:?})",
             started.elapsed()
-        );
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    };
+        )
+    });
+    let latest_lease = latest_lease.get();
     let took = started.elapsed();
     eprintln!("attempt against a one-byte-a-second greeting ended after {took:?}");
     assert!(tarpit.accepted.load(Ordering::SeqCst) >= 1, "it was tried");
@@ -196,21 +201,24 @@ async fn a_reset_request_gets_its_token_while_every_mail_worker_is_stuck_on_a_ta
         &[("LATCHKEY_EMAIL_WORKERS", "2")],
     )
     .await;
+    // Meant: every mail worker is stuck on the tarpit until the test ends.
+    app.expect_leftover_work();
     seed(&app).await;
     enqueue_notices(&app, "stuck", 2).await;
     tarpit.wait_for_clients(2, Duration::from_secs(10)).await;
 
     let asked = Instant::now();
     assert_eq!(app.request_reset("bob@example.com").await.status(), 200);
-    let deadline = asked + Duration::from_secs(3);
-    while app.reset_token_count().await == 0 {
-        assert!(
-            Instant::now() < deadline,
-            "no reset token {:?} after the request while the mail workers are stuck",
-            asked.elapsed()
-        );
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
+    let made = poll_until(
+        (asked + Duration::from_secs(3)).saturating_duration_since(Instant::now()),
+        || async { (app.reset_token_count().await > 0).then_some(()) },
+    )
+    .await;
+    assert!(
+        made.is_some(),
+        "no reset token {:?} after the request while the mail workers are stuck",
+        asked.elapsed()
+    );
     eprintln!(
         "reset token created {:?} after the request, every mail worker stuck",
         asked.elapsed()
@@ -309,14 +317,15 @@ async fn a_connection_dropped_mid_data_is_retried_and_the_message_delivered_once
     )
     .await;
     enqueue_notices(&app, "alice", 1).await;
-    let deadline = Instant::now() + Duration::from_secs(10);
-    let body_received = loop {
-        if let Some(at) = dropper.body_received() {
-            break at;
-        }
-        assert!(Instant::now() < deadline, "the message never reached DATA");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    };
+    let body_received = eventually(
+        Duration::from_secs(10),
+        "the message never reached DATA",
+        || {
+            let at = dropper.body_received();
+            async move { at }
+        },
+    )
+    .await;
     // The dropper has let go of its port: a good server takes it over for the retries.
     let sink = SmtpSink::start_on(port, Script::default());
 
@@ -334,11 +343,13 @@ async fn a_connection_dropped_mid_data_is_retried_and_the_message_delivered_once
     assert_eq!(messages[0].message_id(), rows[0].message_id);
     assert!(messages[0].data.contains("alice"));
     // Nothing else arrives: the message was delivered once.
-    let settled = Instant::now() + Duration::from_millis(500);
-    while Instant::now() < settled {
-        assert_eq!(sink.count(), 1);
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    // A bounded watch on purpose: the claim is that nothing happens for a while.
+    let again = poll_until(Duration::from_millis(500), || {
+        let count = sink.count();
+        async move { (count != 1).then_some(count) }
+    })
+    .await;
+    assert_eq!(again, None, "delivered more than once");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -353,6 +364,8 @@ async fn sigterm_ends_sends_stuck_on_a_tarpit_within_the_smtp_timeout() {
         &[("LATCHKEY_EMAIL_WORKERS", "0")],
     )
     .await;
+    // Meant: the tarpit never accepts a message, so the mail stays queued.
+    app.expect_leftover_work();
     let mut vars: HashMap<String, String> = app.vars.clone();
     vars.insert("LATCHKEY_EMAIL_WORKERS".to_owned(), "2".to_owned());
     let mut server = ServerProcess::start(&vars, app.db.dir.path()).await;

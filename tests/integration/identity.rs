@@ -282,21 +282,15 @@ async fn app_on(db: TestDb, extra: &[(&str, &str)]) -> TestApp {
     let app = latchkey::startup::Application::build(config, true)
         .await
         .unwrap();
-    let address = format!("http://{}", app.address());
-    let state = app.state().clone();
-    let server = tokio::spawn(app.run_until_stopped());
-    TestApp {
-        address,
-        metrics_address: None,
-        server,
-        client: reqwest::Client::builder()
+    TestApp::adopt(
+        app,
+        vars,
+        db,
+        reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .unwrap(),
-        state,
-        vars,
-        db: std::sync::Arc::new(db),
-    }
+    )
 }
 
 async fn migrate_reports_existing_duplicates_and_keeps_them_usable(backend: Backend) {

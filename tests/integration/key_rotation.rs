@@ -153,12 +153,8 @@ async fn rotating_the_key_logs_nobody_out_and_removing_the_fallback_ends_the_old
         200,
         "a pending link still works"
     );
-    let rows = rotated
-        .wait_for_outbox(crate::fixtures::WAIT, |rows| {
-            rows.iter()
-                .all(|row| row.state != "pending" && row.state != "sending")
-        })
-        .await;
+    rotated.settle().await;
+    let rows = rotated.outbox_rows().await;
     assert!(
         rows.iter().all(|row| row.state == "sent"),
         "the mail sealed under the old key is opened and sent: {rows:?}"

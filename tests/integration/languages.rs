@@ -5,7 +5,7 @@
 use crate::fixtures::{app_with_mail, body, mailed_token, seed};
 use crate::helpers::Backend;
 use crate::on_both_backends;
-use crate::pages::Browser;
+use crate::web_client::Browser;
 use latchkey::i18n;
 
 on_both_backends!(

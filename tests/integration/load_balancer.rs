@@ -5,14 +5,16 @@
 
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use futures_util::future::join_all;
 use serde_json::json;
 
 use crate::fixtures::{seed, ALICE_PASSWORD};
-use crate::helpers::{every_variant_required, spawn_app_with, Backend, ServerProcess, TestApp};
+use crate::helpers::{
+    every_variant_required, free_port, spawn_app_with, Backend, ServerProcess, TestApp,
+};
+use crate::nginx_process::{self, NginxProcess};
 use crate::smtp_sink::SmtpSink;
 
 const USERS: usize = 1000;
@@ -31,17 +33,9 @@ fn nginx_enabled() -> bool {
     false
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-/// nginx in the foreground with everything under `dir`; killed when dropped.
+/// nginx round-robin over `upstreams` on a free port, with everything under `dir`.
 struct Nginx {
-    child: Child,
+    _process: NginxProcess,
     port: u16,
 }
 
@@ -52,55 +46,22 @@ impl Nginx {
             .iter()
             .map(|p| format!("        server 127.0.0.1:{p} max_fails=0;\n"))
             .collect();
-        let prefix = dir.display();
-        let conf = format!(
-            "daemon off;\nuser root root;\nworker_processes 1;\npid {prefix}/nginx.pid;\n\
-             error_log {prefix}/error.log warn;\nevents {{ worker_connections 1024; }}\n\
-             http {{\n    access_log off;\n    client_body_temp_path {prefix}/body;\n\
-                 proxy_temp_path {prefix}/proxy;\n    fastcgi_temp_path {prefix}/fastcgi;\n\
-                 uwsgi_temp_path {prefix}/uwsgi;\n    scgi_temp_path {prefix}/scgi;\n\
-                 upstream latchkey {{\n{servers}    }}\n\
-                 server {{\n        listen 127.0.0.1:{port};\n        location / {{\n\
-                         proxy_pass http://latchkey;\n            proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;\n\
-                         proxy_next_upstream error timeout;\n        }}\n    }}\n}}\n"
+        let http = format!(
+            "access_log off;\n\
+             upstream latchkey {{\n{servers}    }}\n\
+             server {{\n        listen 127.0.0.1:{port};\n        location / {{\n\
+                     proxy_pass http://latchkey;\n            proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;\n\
+                     proxy_next_upstream error timeout;\n        }}\n    }}"
         );
-        let path = dir.join("nginx.conf");
-        std::fs::write(&path, conf).unwrap();
-        let child = Command::new(if Path::new("/usr/sbin/nginx").exists() {
-            "/usr/sbin/nginx"
-        } else {
-            "nginx"
-        })
-        .args(["-p", &prefix.to_string(), "-c", &path.display().to_string()])
-        .stdout(Stdio::null())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("nginx is installed (apt-get install nginx)");
-        Self { child, port }
+        let binary = nginx_process::binary().expect("nginx is installed (apt-get install nginx)");
+        Self {
+            _process: NginxProcess::start(&binary, dir, 1024, &http),
+            port,
+        }
     }
 
     fn url(&self, path: &str) -> String {
         format!("http://127.0.0.1:{}{path}", self.port)
-    }
-}
-
-impl Drop for Nginx {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-async fn wait_ready(client: &reqwest::Client, url: &str) {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        if let Ok(response) = client.get(url).send().await {
-            if response.status() == 200 {
-                return;
-            }
-        }
-        assert!(Instant::now() < deadline, "{url} never became ready");
-        tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
 
@@ -169,7 +130,7 @@ async fn three_instances_behind_nginx_are_one_deployment() {
     let nginx_dir = tempfile::tempdir().unwrap();
     let nginx = Nginx::start(nginx_dir.path(), &ports);
     let client = reqwest::Client::new();
-    wait_ready(&client, &nginx.url("/readyz")).await;
+    crate::helpers::wait_until_ok(&nginx.url("/readyz"), Duration::from_secs(30)).await;
     let direct = |port: u16, path: &str| format!("http://127.0.0.1:{port}{path}");
 
     // A bearer token, a browser session and a reset link made on one instance work on all.
@@ -303,7 +264,8 @@ async fn three_instances_behind_nginx_are_one_deployment() {
                 .await,
             );
             i += 1;
-            tokio::time::sleep(Duration::from_millis(5)).await;
+            // A pace, not a wait: steady load through every restart, not a burst before it.
+            crate::helpers::let_time_pass(Duration::from_millis(5)).await;
         }
         (statuses, i - USERS)
     });

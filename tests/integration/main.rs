@@ -4,7 +4,9 @@
 
 mod fixtures;
 mod helpers;
+mod nginx_process;
 mod smtp_sink;
+mod web_client;
 
 mod accounts;
 mod browser;

@@ -36,10 +36,10 @@ async fn a_request_accepted_while_no_instance_resolves_is_mailed_later_however_o
         .await
         .unwrap();
     assert_eq!(response.status(), 200);
-    // The request is older than a token's lifetime before any instance can resolve it.
-    while answered.elapsed() < Duration::from_millis(1500) {
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    // The request is older than a token's lifetime before any instance can resolve it (a
+    // clock on purpose).
+    crate::helpers::let_time_pass(Duration::from_millis(1500).saturating_sub(answered.elapsed()))
+        .await;
     let resolver = enqueue_only
         .sibling(&[("LATCHKEY_EMAIL_WORKERS", "1")])
         .await;
@@ -177,37 +177,42 @@ async fn every_accepted_reset_request_on_two_instances_ends_in_one_mail(backend:
 /// Waits until no request is pending and `expected` reset mails exist; returns mails per
 /// recipient. Fails when the requests are resolved but mail is missing (a dropped request).
 async fn wait_for_resolved(app: &TestApp, expected: usize) -> HashMap<String, usize> {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        let (pending, mails) = app
-            .blocking(|state| {
-                use diesel::prelude::*;
-                use latchkey::db::schema::{email_outbox, reset_requests};
-                let mut conn = state.db.get().unwrap();
-                let pending: i64 = reset_requests::table
-                    .count()
-                    .get_result(&mut *conn)
-                    .unwrap();
-                let recipients: Vec<String> = email_outbox::table
-                    .filter(email_outbox::kind.eq("password_reset"))
-                    .select(email_outbox::recipient)
-                    .load(&mut *conn)
-                    .unwrap();
-                (pending, recipients)
-            })
-            .await;
-        let total = mails.len();
-        if pending == 0 || Instant::now() > deadline {
-            assert_eq!(pending, 0, "reset requests still pending after a minute");
-            // Let an in-flight batch commit: the rows leave the table in the same transaction
-            // that writes the mail, so pending == 0 means every batch has committed.
-            assert_eq!(total, expected, "accepted reset requests were lost");
-            let mut counts = HashMap::new();
-            for recipient in mails {
-                *counts.entry(recipient).or_insert(0) += 1;
-            }
-            return counts;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
+    let look = || async {
+        app.blocking(|state| {
+            use diesel::prelude::*;
+            use latchkey::db::schema::{email_outbox, reset_requests};
+            let mut conn = state.db.get().unwrap();
+            let pending: i64 = reset_requests::table
+                .count()
+                .get_result(&mut *conn)
+                .unwrap();
+            let recipients: Vec<String> = email_outbox::table
+                .filter(email_outbox::kind.eq("password_reset"))
+                .select(email_outbox::recipient)
+                .load(&mut *conn)
+                .unwrap();
+            (pending, recipients)
+        })
+        .await
+    };
+    let resolved = crate::helpers::poll_until(Duration::from_secs(60), || async {
+        let (pending, mails) = look().await;
+        (pending == 0).then_some(mails)
+    })
+    .await;
+    let pending = if resolved.is_some() {
+        0
+    } else {
+        look().await.0
+    };
+    assert_eq!(pending, 0, "reset requests still pending after a minute");
+    // The rows leave the table in the same transaction that writes the mail, so pending == 0
+    // means every batch has committed.
+    let mails = resolved.unwrap();
+    assert_eq!(mails.len(), expected, "accepted reset requests were lost");
+    let mut counts = HashMap::new();
+    for recipient in mails {
+        *counts.entry(recipient).or_insert(0) += 1;
     }
+    counts
 }

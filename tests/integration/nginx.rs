@@ -5,19 +5,18 @@
 //! `.ci/test` set it and install nginx); under `LATCHKEY_TEST_REQUIRE_ALL=1` a missing nginx
 //! fails rather than skips.
 
-use std::collections::HashMap;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::{Command, Stdio};
 
-use reqwest::header::HeaderMap;
 use reqwest::Method;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use crate::fixtures::{app_with_mail, readable, seed, ALICE_PASSWORD, NEW_PASSWORD, WAIT};
-use crate::helpers::{every_variant_required, Backend};
+use crate::helpers::{every_variant_required, free_port, Backend};
+use crate::nginx_process::{self, NginxProcess};
 use crate::on_both_backends;
+use crate::web_client::{Browser, Page};
 
 on_both_backends!(the_nginx_example_guards_the_product_and_tells_it_who_is_logged_in);
 
@@ -28,11 +27,7 @@ const BROWSER_IP: Ipv4Addr = Ipv4Addr::new(127, 0, 0, 2);
 /// Debian's nginx when `LATCHKEY_TEST_NGINX=1`.
 fn nginx_binary() -> Option<PathBuf> {
     if std::env::var("LATCHKEY_TEST_NGINX").is_ok_and(|v| v == "1") {
-        let found = ["/usr/sbin/nginx", "/usr/bin/nginx"]
-            .iter()
-            .map(PathBuf::from)
-            .find(|path| path.exists());
-        match found {
+        match nginx_process::binary() {
             Some(path) => return Some(path),
             None => {
                 panic!("LATCHKEY_TEST_NGINX=1 but nginx is not installed (apt-get install nginx)")
@@ -44,106 +39,6 @@ fn nginx_binary() -> Option<PathBuf> {
     }
     eprintln!("skipped: set LATCHKEY_TEST_NGINX=1 (with Debian's nginx installed) to run the nginx journey");
     None
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-/// An nginx master process of our own, stopped when dropped.
-struct Nginx {
-    child: Child,
-    dir: PathBuf,
-}
-
-impl Nginx {
-    fn start(binary: &Path, dir: &Path, site: &str) -> Self {
-        std::fs::write(dir.join("site.conf"), site).unwrap();
-        let d = dir.display();
-        let conf = format!(
-            "worker_processes 1;\n\
-             user root;\n\
-             pid {d}/nginx.pid;\n\
-             error_log {d}/error.log warn;\n\
-             events {{ worker_connections 256; }}\n\
-             http {{\n\
-                 access_log {d}/access.log;\n\
-                 client_body_temp_path {d}/client_body;\n\
-                 proxy_temp_path {d}/proxy;\n\
-                 fastcgi_temp_path {d}/fastcgi;\n\
-                 uwsgi_temp_path {d}/uwsgi;\n\
-                 scgi_temp_path {d}/scgi;\n\
-                 include {d}/site.conf;\n\
-             }}\n"
-        );
-        std::fs::write(dir.join("nginx.conf"), conf).unwrap();
-        let child = Command::new(binary)
-            .arg("-p")
-            .arg(dir)
-            .arg("-c")
-            .arg(dir.join("nginx.conf"))
-            .arg("-e")
-            .arg(dir.join("error.log"))
-            .args(["-g", "daemon off;"])
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        Self {
-            child,
-            dir: dir.to_owned(),
-        }
-    }
-
-    fn error_log(&self) -> String {
-        std::fs::read_to_string(self.dir.join("error.log")).unwrap_or_default()
-    }
-
-    /// Waits until nginx accepts connections on `port`; panics (with its error log) otherwise.
-    async fn wait_for(&mut self, port: u16) {
-        let deadline = Instant::now() + Duration::from_secs(20);
-        loop {
-            if tokio::net::TcpStream::connect(("127.0.0.1", port))
-                .await
-                .is_ok()
-            {
-                return;
-            }
-            if let Some(status) = self.child.try_wait().unwrap() {
-                panic!("nginx exited ({status}): {}", self.error_log());
-            }
-            assert!(
-                Instant::now() < deadline,
-                "nginx never listened: {}",
-                self.error_log()
-            );
-            tokio::time::sleep(Duration::from_millis(25)).await;
-        }
-    }
-}
-
-impl Drop for Nginx {
-    /// SIGTERM first: the master stops its workers (SIGKILL would orphan them), then SIGKILL
-    /// if it has not exited within a few seconds.
-    fn drop(&mut self) {
-        let _ = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status();
-        let deadline = Instant::now() + Duration::from_secs(5);
-        while Instant::now() < deadline {
-            if let Ok(Some(_)) = self.child.try_wait() {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 /// The stand-in product: answers every request with the `X-Latchkey-*` headers it received.
@@ -245,99 +140,21 @@ fn site(ports: (u16, u16, u16, u16), cert: &Path, key: &Path) -> String {
 }
 
 /// A browser talking to nginx over TLS from [`BROWSER_IP`], keeping its cookies.
-struct Visitor {
-    client: reqwest::Client,
-    base: String,
-    cookies: HashMap<String, String>,
+fn visitor(port: u16, cert: &Path) -> Browser {
+    let cert = reqwest::Certificate::from_pem(&std::fs::read(cert).unwrap()).unwrap();
+    let client = reqwest::Client::builder()
+        .add_root_certificate(cert)
+        .resolve("localhost", SocketAddr::from(([127, 0, 0, 1], port)))
+        .local_address(IpAddr::V4(BROWSER_IP))
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    Browser::at(client, format!("https://localhost:{port}"))
 }
 
-struct Answer {
-    status: u16,
-    headers: HeaderMap,
-    body: String,
-}
-
-impl Answer {
-    fn location(&self) -> &str {
-        self.headers
-            .get("location")
-            .map_or("", |v| v.to_str().unwrap())
-    }
-
-    fn csrf(&self) -> String {
-        let marker = "name=\"csrf_token\" value=\"";
-        let start = self.body.find(marker).expect("a CSRF field") + marker.len();
-        self.body[start..].split('"').next().unwrap().to_owned()
-    }
-}
-
-impl Visitor {
-    fn new(port: u16, cert: &Path) -> Self {
-        let cert = reqwest::Certificate::from_pem(&std::fs::read(cert).unwrap()).unwrap();
-        let client = reqwest::Client::builder()
-            .add_root_certificate(cert)
-            .resolve("localhost", SocketAddr::from(([127, 0, 0, 1], port)))
-            .local_address(IpAddr::V4(BROWSER_IP))
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .unwrap();
-        Self {
-            client,
-            base: format!("https://localhost:{port}"),
-            cookies: HashMap::new(),
-        }
-    }
-
-    async fn send(
-        &mut self,
-        method: Method,
-        path: &str,
-        form: Option<&[(&str, &str)]>,
-        extra: &[(&str, &str)],
-    ) -> Answer {
-        let cookie = self
-            .cookies
-            .iter()
-            .map(|(k, v)| format!("{k}={v}"))
-            .collect::<Vec<_>>()
-            .join("; ");
-        let mut request = self
-            .client
-            .request(method, format!("{}{path}", self.base))
-            .header("Cookie", cookie);
-        for (name, value) in extra {
-            request = request.header(*name, *value);
-        }
-        if let Some(form) = form {
-            request = request.form(form);
-        }
-        let response = request.send().await.unwrap();
-        for set in response.headers().get_all("set-cookie") {
-            let text = set.to_str().unwrap();
-            let (pair, attributes) = text.split_once(';').unwrap_or((text, ""));
-            let (name, value) = pair.split_once('=').unwrap();
-            if attributes.contains("Max-Age=0") || value.is_empty() {
-                self.cookies.remove(name);
-            } else {
-                self.cookies.insert(name.to_owned(), value.to_owned());
-            }
-        }
-        Answer {
-            status: response.status().as_u16(),
-            headers: response.headers().clone(),
-            body: response.text().await.unwrap(),
-        }
-    }
-
-    async fn get(&mut self, path: &str) -> Answer {
-        self.send(Method::GET, path, None, &[]).await
-    }
-
-    async fn post(&mut self, path: &str, form: &[(&str, &str)]) -> Answer {
-        self.send(Method::POST, path, Some(form), &[]).await
-    }
-
-    async fn log_in(&mut self, password: &str, next: &str) -> Answer {
+impl Browser {
+    /// Logs alice in through nginx at `/auth/login`, to be sent on to `next`.
+    async fn log_in_as_alice(&mut self, password: &str, next: &str) -> Page {
         let form = self.get(&format!("/auth/login?next={next}")).await;
         assert_eq!(form.status, 200, "{}", form.body);
         self.post(
@@ -379,7 +196,14 @@ async fn the_nginx_example_guards_the_product_and_tells_it_who_is_logged_in(back
         &cert,
         &key,
     );
-    let mut nginx = Nginx::start(&binary, dir.path(), &site);
+    std::fs::write(dir.path().join("site.conf"), &site).unwrap();
+    let d = dir.path().display();
+    let mut nginx = NginxProcess::start(
+        &binary,
+        dir.path(),
+        256,
+        &format!("access_log {d}/access.log;\ninclude {d}/site.conf;"),
+    );
     nginx.wait_for(tls_port).await;
     nginx.wait_for(http_port).await;
 
@@ -395,7 +219,7 @@ async fn the_nginx_example_guards_the_product_and_tells_it_who_is_logged_in(back
     assert_eq!(plain.status(), 301);
 
     // Anonymous: the product is out of reach, the browser goes to the login page.
-    let mut browser = Visitor::new(tls_port, &cert);
+    let mut browser = visitor(tls_port, &cert);
     let anonymous = browser.get("/app/page?x=1").await;
     assert_eq!(anonymous.status, 302, "{}", nginx.error_log());
     assert_eq!(anonymous.location(), "/auth/login?next=/app/page?x=1");
@@ -411,7 +235,9 @@ async fn the_nginx_example_guards_the_product_and_tells_it_who_is_logged_in(back
     assert_eq!(spoofed.status, 302);
 
     // Logging in there comes back to the product, which is told who it is.
-    let login = browser.log_in(ALICE_PASSWORD, "/app/page?x=1").await;
+    let login = browser
+        .log_in_as_alice(ALICE_PASSWORD, "/app/page?x=1")
+        .await;
     assert_eq!(login.status, 303, "{}", login.body);
     assert_eq!(login.location(), "/app/page?x=1");
     assert!(
@@ -544,7 +370,7 @@ async fn the_nginx_example_guards_the_product_and_tells_it_who_is_logged_in(back
         .send(Method::GET, "/app/", None, &[("Authorization", &bearer)])
         .await;
     assert_eq!(revoked.status, 302);
-    let login = browser.log_in(NEW_PASSWORD, "/app/").await;
+    let login = browser.log_in_as_alice(NEW_PASSWORD, "/app/").await;
     assert_eq!(login.location(), "/app/");
     let page = browser.get("/app/").await;
     assert_eq!(page.status, 200);

@@ -2,8 +2,6 @@
 //! password-changed notice, the "I did not ask for this" link of the reset mail, the audit log
 //! (with `latchkey audit list`), and the device list (API and page).
 
-use std::collections::HashMap;
-
 use reqwest::Method;
 use serde_json::{json, Value};
 
@@ -13,6 +11,7 @@ use crate::fixtures::{
 use crate::helpers::{stdout, Backend, TestApp};
 use crate::on_both_backends;
 use crate::smtp_sink::{Received, SmtpSink};
+use crate::web_client::Browser;
 
 on_both_backends!(
     the_changed_notice_carries_time_ip_agent_and_a_wasnt_me_link_that_locks_the_account,
@@ -26,97 +25,9 @@ on_both_backends!(
     a_number_code_is_cancelled_for_its_own_account_only,
 );
 
-/// A cookie-keeping client for one browser (no JavaScript, like the pages need).
-pub struct Browser<'a> {
-    app: &'a TestApp,
-    cookies: HashMap<String, String>,
-}
-
-/// An answer to a [`Browser`].
-pub struct Page {
-    pub status: u16,
-    pub location: String,
-    pub body: String,
-}
-
-impl Page {
-    pub fn csrf(&self) -> String {
-        let marker = "name=\"csrf_token\" value=\"";
-        let start = self.body.find(marker).expect("a CSRF field") + marker.len();
-        self.body[start..].split('"').next().unwrap().to_owned()
-    }
-}
-
-impl<'a> Browser<'a> {
-    pub fn new(app: &'a TestApp) -> Self {
-        Self {
-            app,
-            cookies: HashMap::new(),
-        }
-    }
-
-    pub async fn send(
-        &mut self,
-        method: Method,
-        path: &str,
-        form: Option<&[(&str, &str)]>,
-    ) -> Page {
-        let cookie = self
-            .cookies
-            .iter()
-            .map(|(k, v)| format!("{k}={v}"))
-            .collect::<Vec<_>>()
-            .join("; ");
-        let mut request = self
-            .app
-            .client
-            .request(method, self.app.url(path))
-            .header("Cookie", cookie)
-            .header("User-Agent", "NoticeTest/1.0 (browser)");
-        if let Some(form) = form {
-            request = request.form(form);
-        }
-        let response = request.send().await.unwrap();
-        for set in response.headers().get_all("set-cookie") {
-            let text = set.to_str().unwrap();
-            let (pair, attributes) = text.split_once(';').unwrap_or((text, ""));
-            let (name, value) = pair.split_once('=').unwrap();
-            if attributes.contains("Max-Age=0") || value.is_empty() {
-                self.cookies.remove(name);
-            } else {
-                self.cookies.insert(name.to_owned(), value.to_owned());
-            }
-        }
-        Page {
-            status: response.status().as_u16(),
-            location: response
-                .headers()
-                .get("location")
-                .map_or(String::new(), |v| v.to_str().unwrap().to_owned()),
-            body: response.text().await.unwrap(),
-        }
-    }
-
-    pub async fn get(&mut self, path: &str) -> Page {
-        self.send(Method::GET, path, None).await
-    }
-
-    pub async fn post(&mut self, path: &str, form: &[(&str, &str)]) -> Page {
-        self.send(Method::POST, path, Some(form)).await
-    }
-
-    pub async fn log_in(&mut self, username: &str, password: &str) -> Page {
-        let csrf = self.get("/login").await.csrf();
-        self.post(
-            "/login",
-            &[
-                ("csrf_token", &csrf),
-                ("username", username),
-                ("password", password),
-            ],
-        )
-        .await
-    }
+/// A browser whose requests carry a `User-Agent` the audit rows are checked for.
+fn notice_browser(app: &TestApp) -> Browser {
+    Browser::new(app).with_header("User-Agent", "NoticeTest/1.0 (browser)")
 }
 
 /// The path of the first link in `message` that contains `marker` (`/wasnt-me/`, `/cancel`).
@@ -215,8 +126,8 @@ async fn the_changed_notice_carries_time_ip_agent_and_a_wasnt_me_link_that_locks
     let wasnt_me = link_path(&notice, "/wasnt-me/");
 
     // GET (and HEAD, as a mail scanner would) only shows the confirmation page.
-    let mut browser = Browser::new(&app);
-    let head = browser.send(Method::HEAD, &wasnt_me, None).await;
+    let mut browser = notice_browser(&app);
+    let head = browser.send(Method::HEAD, &wasnt_me, None, &[]).await;
     assert_eq!(head.status, 200);
     let page = browser.get(&wasnt_me).await;
     assert_eq!(page.status, 200);
@@ -248,7 +159,7 @@ async fn the_changed_notice_carries_time_ip_agent_and_a_wasnt_me_link_that_locks
     );
 
     // Another browser of alice's, to see it revoked.
-    let mut other = Browser::new(&app);
+    let mut other = notice_browser(&app);
     assert_eq!(other.log_in("alice", NEW_PASSWORD).await.status, 303);
     assert_eq!(other.get("/account").await.status, 200);
 
@@ -301,7 +212,7 @@ async fn the_wasnt_me_link_works_once_and_reveals_nothing(backend: Backend) {
     seed(&app).await;
     let (_, notice) = change_alice_password(&app, &sink).await;
     let wasnt_me = link_path(&notice, "/wasnt-me/");
-    let mut browser = Browser::new(&app);
+    let mut browser = notice_browser(&app);
     let page = browser.get(&wasnt_me).await;
     let done = browser
         .post(&wasnt_me, &[("csrf_token", &page.csrf())])
@@ -331,7 +242,7 @@ async fn the_reset_mail_can_be_cancelled_from_its_own_link(backend: Backend) {
     let cancel = link_path(&mail, "/cancel");
     assert_eq!(cancel, format!("/reset-password/{token}/cancel"));
 
-    let mut browser = Browser::new(&app);
+    let mut browser = notice_browser(&app);
     let page = browser.get(&cancel).await;
     assert_eq!(page.status, 200);
     assert!(page.body.contains("I did not ask for this"));
@@ -561,7 +472,7 @@ async fn devices_are_listed_and_revoked_over_the_api(backend: Backend) {
     seed(&app).await;
     let phone = api_login(&app, "alice", ALICE_PASSWORD, "Phone/1").await;
     let laptop = api_login(&app, "alice", ALICE_PASSWORD, "Laptop/1").await;
-    let mut browser = Browser::new(&app);
+    let mut browser = notice_browser(&app);
     assert_eq!(browser.log_in("alice", ALICE_PASSWORD).await.status, 303);
     let bob = api_login(&app, "bob", "bob's horse battery staple", "Bob/1").await;
 
@@ -686,7 +597,7 @@ async fn the_sessions_page_lists_and_ends_sessions(backend: Backend) {
     let (app, _sink) = app_with_mail(backend, &[]).await;
     seed(&app).await;
     let phone = api_login(&app, "alice", ALICE_PASSWORD, "Phone/1").await;
-    let mut browser = Browser::new(&app);
+    let mut browser = notice_browser(&app);
     assert_eq!(
         browser.get("/account/sessions").await.status,
         303,
@@ -723,7 +634,7 @@ async fn the_sessions_page_lists_and_ends_sessions(backend: Backend) {
         )
         .await;
     assert_eq!(ended.status, 303);
-    assert_eq!(ended.location, "/account/sessions?revoked=1");
+    assert_eq!(ended.location(), "/account/sessions?revoked=1");
     assert_eq!(
         with_token(&app, Method::GET, "/api/auth/me", &phone)
             .await
@@ -732,7 +643,7 @@ async fn the_sessions_page_lists_and_ends_sessions(backend: Backend) {
     );
 
     // Ending this browser's own session logs it out.
-    let page = browser.get(&ended.location).await;
+    let page = browser.get(ended.location()).await;
     assert!(page.body.contains("The session was ended."));
     let start = page.body.find(marker).unwrap() + marker.len();
     let own = page.body[start..].split('"').next().unwrap().to_owned();
@@ -743,7 +654,7 @@ async fn the_sessions_page_lists_and_ends_sessions(backend: Backend) {
         )
         .await;
     assert_eq!(out.status, 303);
-    assert_eq!(out.location, "/login");
+    assert_eq!(out.location(), "/login");
     assert_eq!(browser.get("/account").await.status, 303);
 }
 
@@ -798,7 +709,7 @@ async fn a_number_code_is_cancelled_for_its_own_account_only(backend: Backend) {
         .next()
         .unwrap()
         .to_owned();
-    let mut browser = Browser::new(&app);
+    let mut browser = notice_browser(&app);
     // The same code named for another account is not alice's link.
     let other = format!("/reset-password/{code}/cancel?email=bob%40example.com");
     assert_eq!(browser.get(&other).await.status, 404);

@@ -7,7 +7,9 @@ use latchkey::db::outbox::{DEAD, PENDING, SENT};
 use latchkey::email::templates::PasswordChangedMail;
 use latchkey::services::outbox::{open_body, NewEmail, KIND_PASSWORD_CHANGED};
 
-use crate::helpers::{spawn_app_with, stdout, Backend, ServerProcess, TestApp};
+use crate::helpers::{
+    eventually, let_time_pass, spawn_app_with, stdout, Backend, ServerProcess, TestApp,
+};
 use crate::on_both_backends;
 use crate::smtp_sink::{Script, SmtpSink};
 
@@ -133,11 +135,7 @@ async fn a_queued_message_is_delivered_as_multipart_with_its_message_id(backend:
 }
 
 async fn mail_queued_while_smtp_is_down_is_delivered_once_it_is_up(backend: Backend) {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = crate::helpers::free_port();
     let app = app_for(backend, &format!("smtp://127.0.0.1:{port}"), &[]).await;
     let ids = enqueue_notices(&app, "alice", 3).await;
 
@@ -229,6 +227,8 @@ async fn a_silent_server_times_out_and_the_message_is_rescheduled(backend: Backe
         ..Script::default()
     });
     let app = app_for(backend, &sink.url(), &[("LATCHKEY_SMTP_TIMEOUT", "1s")]).await;
+    // Meant: the silent server never takes the message; it stays scheduled for a retry.
+    app.expect_leftover_work();
     enqueue_notices(&app, "alice", 1).await;
     let rows = app
         .wait_for_outbox(WAIT, |rows| {
@@ -249,6 +249,8 @@ async fn a_stalled_recipient_does_not_hold_up_other_mail(backend: Backend) {
         ..Script::default()
     });
     let app = app_for(backend, &sink.url(), &[("LATCHKEY_SMTP_TIMEOUT", "30s")]).await;
+    // Meant: the stalled recipient's message is still being sent when the test ends.
+    app.expect_leftover_work();
     enqueue_notices(&app, "hang", 1).await;
     for name in ["bob", "carol", "dave", "erin"] {
         enqueue_notices(&app, name, 1).await;
@@ -345,14 +347,11 @@ async fn send_in_flight(smtp_timeout: &str) -> SendInFlight {
     let vars = process_vars(&app, &sink, smtp_timeout);
     let server = ServerProcess::start(&vars, app.db.dir.path()).await;
     enqueue_notices(&app, "alice", 1).await;
-    let deadline = std::time::Instant::now() + WAIT;
-    while sink.data_started() == 0 {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the server never started sending"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    eventually(WAIT, "the server never started sending", || {
+        let started = sink.data_started();
+        async move { (started > 0).then_some(()) }
+    })
+    .await;
     SendInFlight {
         sink,
         app,
@@ -396,7 +395,15 @@ async fn sigterm_lets_the_message_in_flight_finish() {
         ..
     } = send_in_flight("10s").await;
     server.signal("-TERM");
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    // Shutdown has begun once the listener is gone (no drain delay in tests): only then is the
+    // held message let through.
+    let port = server.port;
+    eventually(WAIT, "the server never stopped listening", || async move {
+        std::net::TcpStream::connect(("127.0.0.1", port))
+            .is_err()
+            .then_some(())
+    })
+    .await;
     sink.set_script(Script::default());
     let status = server.wait_exit(WAIT).await;
     assert!(status.success(), "{status:?}");
@@ -418,7 +425,8 @@ async fn two_processes_on_one_postgres_outbox_send_each_message_once() {
     let messages = sink.wait_for(1000, Duration::from_secs(120)).await;
     app.wait_for_outbox(WAIT, |rows| rows.iter().all(|r| r.state == SENT))
         .await;
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    // A clock on purpose: a message sent twice would arrive within this window.
+    let_time_pass(Duration::from_millis(500)).await;
     let distinct: HashSet<String> = messages.iter().map(|m| m.message_id()).collect();
     assert_eq!((sink.messages().len(), distinct.len()), (1000, 1000));
 }
@@ -428,10 +436,12 @@ async fn workers_stop_when_their_application_is_dropped(backend: Backend) {
     let mut app = app_for(backend, &sink.url(), &[]).await;
     app.server.abort();
     assert!((&mut app.server).await.unwrap_err().is_cancelled());
-    // A worker may be mid-step when the pool is dropped; give it time to finish that step.
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    // A worker may be mid-step when the pool is dropped; give it time to finish that step (a
+    // bounded wait: the pool's threads end unobserved, nothing in the library reports it).
+    let_time_pass(Duration::from_millis(500)).await;
     let ids = enqueue_notices(&app, "alice", 1).await;
-    tokio::time::sleep(Duration::from_secs(1)).await;
+    // A clock on purpose: the claim is that nothing is sent for ten poll intervals.
+    let_time_pass(Duration::from_secs(1)).await;
     assert_eq!(sink.count(), 0, "ten poll intervals later nothing was sent");
     let rows = app.outbox_rows().await;
     assert_eq!((rows[0].id, rows[0].state.as_str()), (ids[0], PENDING));

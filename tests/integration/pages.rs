@@ -1,15 +1,14 @@
 //! The HTML pages over HTTP, on both backends: every page and failure, sessions, CSRF, headers.
 
-use std::collections::HashMap;
 use std::time::Duration;
 
 use base64::Engine;
-use reqwest::header::HeaderMap;
 use reqwest::Method;
 
 use crate::fixtures::{app_with_mail, mailed_token, seed, ALICE_PASSWORD, NEW_PASSWORD};
-use crate::helpers::{Backend, TestApp};
+use crate::helpers::Backend;
 use crate::on_both_backends;
+use crate::web_client::Browser;
 
 on_both_backends!(
     every_page_sends_the_security_headers,
@@ -29,107 +28,6 @@ on_both_backends!(
     sessions_have_absolute_and_idle_timeouts,
     other_methods_get_405_with_allow,
 );
-
-/// A cookie-keeping client for one browser.
-pub struct Browser<'a> {
-    app: &'a TestApp,
-    pub cookies: HashMap<String, String>,
-}
-
-pub struct Page {
-    pub status: u16,
-    pub headers: HeaderMap,
-    pub body: String,
-}
-
-impl Page {
-    pub fn location(&self) -> &str {
-        self.headers
-            .get("location")
-            .map_or("", |v| v.to_str().unwrap())
-    }
-
-    pub fn csrf(&self) -> String {
-        let marker = "name=\"csrf_token\" value=\"";
-        let start = self.body.find(marker).expect("a CSRF field") + marker.len();
-        self.body[start..].split('"').next().unwrap().to_owned()
-    }
-}
-
-impl<'a> Browser<'a> {
-    pub fn new(app: &'a TestApp) -> Self {
-        Self {
-            app,
-            cookies: HashMap::new(),
-        }
-    }
-
-    fn cookie_header(&self) -> String {
-        self.cookies
-            .iter()
-            .map(|(k, v)| format!("{k}={v}"))
-            .collect::<Vec<_>>()
-            .join("; ")
-    }
-
-    pub async fn send(
-        &mut self,
-        method: Method,
-        path: &str,
-        form: Option<&[(&str, &str)]>,
-        extra: &[(&str, &str)],
-    ) -> Page {
-        let mut request = self
-            .app
-            .client
-            .request(method, self.app.url(path))
-            .header("Cookie", self.cookie_header());
-        for (name, value) in extra {
-            request = request.header(*name, *value);
-        }
-        if let Some(form) = form {
-            request = request.form(form);
-        }
-        let response = request.send().await.unwrap();
-        for set in response.headers().get_all("set-cookie") {
-            let text = set.to_str().unwrap();
-            let (pair, attributes) = text.split_once(';').unwrap_or((text, ""));
-            let (name, value) = pair.split_once('=').unwrap();
-            if attributes.contains("Max-Age=0") || value.is_empty() {
-                self.cookies.remove(name);
-            } else {
-                self.cookies.insert(name.to_owned(), value.to_owned());
-            }
-        }
-        Page {
-            status: response.status().as_u16(),
-            headers: response.headers().clone(),
-            body: response.text().await.unwrap(),
-        }
-    }
-
-    pub async fn get(&mut self, path: &str) -> Page {
-        self.send(Method::GET, path, None, &[]).await
-    }
-
-    pub async fn post(&mut self, path: &str, form: &[(&str, &str)]) -> Page {
-        self.send(Method::POST, path, Some(form), &[]).await
-    }
-
-    /// Logs in through the form; returns the response to the POST.
-    pub async fn log_in(&mut self, username: &str, password: &str) -> Page {
-        let csrf = self.get("/login").await.csrf();
-        self.post(
-            "/login",
-            &[
-                ("csrf_token", &csrf),
-                ("username", username),
-                ("password", password),
-            ],
-        )
-        .await
-    }
-}
 
 async fn every_page_sends_the_security_headers(backend: Backend) {
     let (app, _sink) = app_with_mail(backend, &[]).await;
@@ -239,10 +137,7 @@ async fn logging_in_renews_the_session_and_the_old_cookie_is_worthless(backend: 
     let account = browser.get("/account").await;
     assert_eq!(account.status, 200);
     assert!(account.body.contains("alice@example.com"));
-    let mut stale = Browser {
-        app: &app,
-        cookies: before,
-    };
+    let mut stale = Browser::with_cookies(&app, before);
     let refused = stale.get("/account").await;
     assert_eq!(
         (refused.status, refused.location()),
@@ -361,10 +256,7 @@ async fn logout_ends_the_session_for_good(backend: Backend) {
     assert_eq!(response.headers()["location"], "/login");
     let cleared = response.headers()["set-cookie"].to_str().unwrap();
     assert!(cleared.contains("Max-Age=0"), "{cleared}");
-    let mut replay = Browser {
-        app: &app,
-        cookies: captured,
-    };
+    let mut replay = Browser::with_cookies(&app, captured);
     assert_eq!(
         replay.get("/account").await.location(),
         "/login?next=/account"
@@ -738,9 +630,11 @@ async fn sessions_have_absolute_and_idle_timeouts(backend: Backend) {
     browser.log_in("alice", ALICE_PASSWORD).await;
     for _ in 0..3 {
         assert_eq!(browser.get("/account").await.status, 200);
-        tokio::time::sleep(Duration::from_millis(500)).await;
+        // A clock on purpose: activity spread over time does not extend the absolute lifetime.
+        crate::helpers::let_time_pass(Duration::from_millis(500)).await;
     }
-    tokio::time::sleep(Duration::from_millis(2800)).await;
+    // A clock on purpose: the four-second absolute session lifetime runs out.
+    crate::helpers::let_time_pass(Duration::from_millis(2800)).await;
     assert_eq!(
         browser.get("/account").await.status,
         303,
@@ -756,7 +650,8 @@ async fn sessions_have_absolute_and_idle_timeouts(backend: Backend) {
     let mut browser = Browser::new(&idle);
     browser.log_in("alice", ALICE_PASSWORD).await;
     assert_eq!(browser.get("/account").await.status, 200);
-    tokio::time::sleep(Duration::from_millis(3500)).await;
+    // A clock on purpose: the three-second idle timeout passes.
+    crate::helpers::let_time_pass(Duration::from_millis(3500)).await;
     assert_eq!(browser.get("/account").await.status, 303, "idle timeout");
 
     let mut bob = Browser::new(&idle);
@@ -786,7 +681,8 @@ async fn a_link_that_expires_while_its_form_is_open_changes_nothing(backend: Bac
     );
     let form = browser.get("/reset-password").await;
     assert_eq!(form.status, 200);
-    tokio::time::sleep(Duration::from_millis(2500)).await;
+    // A clock on purpose: the link's two-second lifetime runs out while its form is open.
+    crate::helpers::let_time_pass(Duration::from_millis(2500)).await;
 
     let late = browser
         .post(

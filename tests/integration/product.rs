@@ -15,6 +15,7 @@ use serde_json::json;
 use crate::fixtures::{app_with_mail, body, readable, seed, ALICE_PASSWORD, NEW_PASSWORD, WAIT};
 use crate::helpers::{assert_one_error_line, run_cli, spawn_app_with, Backend, TestApp};
 use crate::on_both_backends;
+use crate::web_client::{Browser, Page};
 
 on_both_backends!(
     forward_auth_answers_for_a_session_or_a_bearer_token,
@@ -26,111 +27,15 @@ on_both_backends!(
     cors_answers_listed_origins_of_the_api_only,
 );
 
-/// A cookie-keeping client for one browser.
-struct Browser<'a> {
-    app: &'a TestApp,
-    cookies: HashMap<String, String>,
-    /// The raw `Set-Cookie` values seen, for their attributes.
-    set_cookies: Vec<String>,
-}
-
-struct Page {
-    status: u16,
-    headers: HeaderMap,
-    body: String,
-}
-
-impl Page {
-    fn location(&self) -> &str {
-        self.headers
-            .get("location")
-            .map_or("", |v| v.to_str().unwrap())
-    }
-
-    fn csrf(&self) -> String {
-        let marker = "name=\"csrf_token\" value=\"";
-        let start = self.body.find(marker).expect("a CSRF field") + marker.len();
-        self.body[start..].split('"').next().unwrap().to_owned()
-    }
-
-    fn header(&self, name: &str) -> Option<&str> {
-        self.headers.get(name).map(|v| v.to_str().unwrap())
-    }
-
-    /// Every `href`, `action` and `src` attribute on the page.
-    fn links(&self) -> Vec<String> {
-        let pattern = regex::Regex::new(r#"(?:href|action|src)="([^"]*)""#).unwrap();
-        pattern
-            .captures_iter(&self.body)
-            .map(|c| c[1].to_owned())
-            .collect()
-    }
-}
-
-impl<'a> Browser<'a> {
-    fn new(app: &'a TestApp) -> Self {
-        Self {
-            app,
-            cookies: HashMap::new(),
-            set_cookies: Vec::new(),
-        }
-    }
-
-    fn cookie_header(&self) -> String {
-        self.cookies
-            .iter()
-            .map(|(k, v)| format!("{k}={v}"))
-            .collect::<Vec<_>>()
-            .join("; ")
-    }
-
-    async fn send(
-        &mut self,
-        method: Method,
-        path: &str,
-        form: Option<&[(&str, &str)]>,
-        extra: &[(&str, &str)],
-    ) -> Page {
-        let mut request = self
-            .app
-            .client
-            .request(method, self.app.url(path))
-            .header("Cookie", self.cookie_header());
-        for (name, value) in extra {
-            request = request.header(*name, *value);
-        }
-        if let Some(form) = form {
-            request = request.form(form);
-        }
-        let response = request.send().await.unwrap();
-        for set in response.headers().get_all("set-cookie") {
-            let text = set.to_str().unwrap();
-            self.set_cookies.push(text.to_owned());
-            let (pair, attributes) = text.split_once(';').unwrap_or((text, ""));
-            let (name, value) = pair.split_once('=').unwrap();
-            if attributes.contains("Max-Age=0") || value.is_empty() {
-                self.cookies.remove(name);
-            } else {
-                self.cookies.insert(name.to_owned(), value.to_owned());
-            }
-        }
-        Page {
-            status: response.status().as_u16(),
-            headers: response.headers().clone(),
-            body: response.text().await.unwrap(),
-        }
-    }
-
-    async fn get(&mut self, path: &str) -> Page {
-        self.send(Method::GET, path, None, &[]).await
-    }
-
-    async fn post(&mut self, path: &str, form: &[(&str, &str)]) -> Page {
-        self.send(Method::POST, path, Some(form), &[]).await
-    }
-
+impl Browser {
     /// Logs in through the form under `prefix`; returns the response to the POST.
-    async fn log_in(&mut self, prefix: &str, username: &str, password: &str, next: &str) -> Page {
+    async fn log_in_under(
+        &mut self,
+        prefix: &str,
+        username: &str,
+        password: &str,
+        next: &str,
+    ) -> Page {
         let csrf = self.get(&format!("{prefix}/login")).await.csrf();
         self.post(
             &format!("{prefix}/login"),
@@ -221,7 +126,10 @@ async fn forward_auth_answers_for_a_session_or_a_bearer_token(backend: Backend) 
     assert_refused(&browser.verify("", &[("Accept", "text/html")]).await);
 
     assert_eq!(
-        browser.log_in("", "alice", ALICE_PASSWORD, "").await.status,
+        browser
+            .log_in_under("", "alice", ALICE_PASSWORD, "")
+            .await
+            .status,
         303
     );
     assert_alice(&browser.verify("", &[]).await, alice);
@@ -325,7 +233,10 @@ async fn forward_auth_answers_for_a_session_or_a_bearer_token(backend: Backend) 
     })
     .await;
     let mut zoe = Browser::new(&app);
-    assert_eq!(zoe.log_in("", "Zoë", ALICE_PASSWORD, "").await.status, 303);
+    assert_eq!(
+        zoe.log_in_under("", "Zoë", ALICE_PASSWORD, "").await.status,
+        303
+    );
     let page = zoe.verify("", &[]).await;
     assert_eq!(page.status, 200);
     assert_eq!(
@@ -350,7 +261,7 @@ async fn forward_auth_refuses_revoked_sessions_at_once_on_every_instance(backend
 
     // Logout in the browser.
     let mut browser = Browser::new(&app);
-    browser.log_in("", "alice", ALICE_PASSWORD, "").await;
+    browser.log_in_under("", "alice", ALICE_PASSWORD, "").await;
     let mut elsewhere = Browser::new(&other);
     elsewhere.cookies = browser.cookies.clone();
     assert_alice(&elsewhere.verify("", &[]).await, alice);
@@ -369,7 +280,7 @@ async fn forward_auth_refuses_revoked_sessions_at_once_on_every_instance(backend
 
     // Log out everywhere through the API.
     let mut browser = Browser::new(&app);
-    browser.log_in("", "alice", ALICE_PASSWORD, "").await;
+    browser.log_in_under("", "alice", ALICE_PASSWORD, "").await;
     assert_alice(&browser.verify("", &[]).await, alice);
     let token = api_token(&app, "", ALICE_PASSWORD).await;
     let response = app
@@ -389,7 +300,7 @@ async fn forward_auth_refuses_revoked_sessions_at_once_on_every_instance(backend
 
     // A password change through the API.
     let mut browser = Browser::new(&app);
-    browser.log_in("", "alice", ALICE_PASSWORD, "").await;
+    browser.log_in_under("", "alice", ALICE_PASSWORD, "").await;
     let token = api_token(&app, "", ALICE_PASSWORD).await;
     let response = app
         .client
@@ -412,7 +323,10 @@ async fn forward_auth_refuses_revoked_sessions_at_once_on_every_instance(backend
     // A reset.
     let mut browser = Browser::new(&app);
     assert_eq!(
-        browser.log_in("", "alice", NEW_PASSWORD, "").await.status,
+        browser
+            .log_in_under("", "alice", NEW_PASSWORD, "")
+            .await
+            .status,
         303
     );
     assert_alice(&browser.verify("", &[]).await, alice);
@@ -480,7 +394,9 @@ async fn forward_auth_sends_browsers_to_login_only_for_allowed_origins(backend: 
     assert!(login
         .body
         .contains(&format!("value=\"{}\"", next.replace('&', "&amp;"))));
-    let done = browser.log_in("/auth", "alice", ALICE_PASSWORD, next).await;
+    let done = browser
+        .log_in_under("/auth", "alice", ALICE_PASSWORD, next)
+        .await;
     assert_eq!(done.status, 303);
     assert_eq!(done.location(), next);
 }
@@ -536,7 +452,9 @@ async fn every_route_link_form_and_asset_lives_under_the_public_url_path(backend
     assert_eq!(account.location(), "/auth/login?next=/auth/account");
 
     // Log in: the cookie is the path's, the redirect and every page under it.
-    let login = browser.log_in("/auth", "alice", ALICE_PASSWORD, "").await;
+    let login = browser
+        .log_in_under("/auth", "alice", ALICE_PASSWORD, "")
+        .await;
     assert_eq!(login.location(), "/auth/account");
     let cookie = browser.set_cookies.last().unwrap().clone();
     assert!(cookie.contains("Path=/auth"), "{cookie}");
@@ -604,6 +522,8 @@ async fn every_route_link_form_and_asset_lives_under_the_public_url_path(backend
         .await;
     assert_eq!(inbox.status, 200);
     under_prefix(&inbox, "check inbox");
+    // Its last mail goes out before the SMTP server is dropped with the test.
+    app.drain().await;
 }
 
 async fn absolute_next_goes_only_to_allowed_origins_after_login_and_logout(backend: Backend) {
@@ -629,7 +549,9 @@ async fn absolute_next_goes_only_to_allowed_origins_after_login_and_logout(backe
         ("https://app.example.com@evil.test/", "/account"),
     ] {
         let mut browser = Browser::new(&app);
-        let done = browser.log_in("", "alice", ALICE_PASSWORD, next).await;
+        let done = browser
+            .log_in_under("", "alice", ALICE_PASSWORD, next)
+            .await;
         assert_eq!(done.location(), lands, "login next={next}");
         let csrf = browser.get("/account").await.csrf();
         let logout = browser
@@ -662,12 +584,14 @@ async fn absolute_next_goes_only_to_allowed_origins_after_login_and_logout(backe
         ])
         .await;
     let mut browser = Browser::new(&shared);
-    browser.log_in("", "alice", ALICE_PASSWORD, "").await;
+    browser.log_in_under("", "alice", ALICE_PASSWORD, "").await;
     let cookie = browser.set_cookies.last().unwrap().clone();
     assert!(cookie.contains("Domain=example.test"), "{cookie}");
     assert!(cookie.contains("Path=/"), "{cookie}");
     let mut no_domain = Browser::new(&app);
-    no_domain.log_in("", "alice", ALICE_PASSWORD, "").await;
+    no_domain
+        .log_in_under("", "alice", ALICE_PASSWORD, "")
+        .await;
     assert!(!no_domain.set_cookies.last().unwrap().contains("Domain"));
     // The same next without the variable is ignored, as before.
     let plain = app
@@ -675,7 +599,7 @@ async fn absolute_next_goes_only_to_allowed_origins_after_login_and_logout(backe
         .await;
     let mut browser = Browser::new(&plain);
     let done = browser
-        .log_in("", "alice", ALICE_PASSWORD, "https://app.example.com/inbox")
+        .log_in_under("", "alice", ALICE_PASSWORD, "https://app.example.com/inbox")
         .await;
     assert_eq!(done.location(), "/account");
 }
@@ -1083,11 +1007,7 @@ fn start_up_lines(vars: &[(&str, &str)]) -> Vec<String> {
 
 #[test]
 fn serve_logs_what_it_runs_with_and_warns_about_likely_mistakes() {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = crate::helpers::free_port();
     let bind = format!("127.0.0.1:{port}");
     let lines = start_up_lines(&[
         ("LATCHKEY_BIND", &bind),
@@ -1125,11 +1045,7 @@ fn serve_logs_what_it_runs_with_and_warns_about_likely_mistakes() {
     );
 
     // A matching port and known variables only: no warning.
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = crate::helpers::free_port();
     let bind = format!("127.0.0.1:{port}");
     let public = format!("http://localhost:{port}");
     let quiet = start_up_lines(&[("LATCHKEY_BIND", &bind), ("LATCHKEY_PUBLIC_URL", &public)]);

@@ -6,7 +6,6 @@
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
@@ -146,11 +145,11 @@ impl Replayers {
     /// Waits until `more` further requests have completed.
     async fn run_for(&self, more: usize) {
         let target = self.done.load(Ordering::SeqCst) + more;
-        let deadline = Instant::now() + WAIT;
-        while self.done.load(Ordering::SeqCst) < target {
-            assert!(Instant::now() < deadline, "the replayers stalled");
-            tokio::time::sleep(Duration::from_millis(5)).await;
-        }
+        crate::helpers::eventually(WAIT, "the replayers stalled", || {
+            let done = self.done.load(Ordering::SeqCst);
+            async move { (done >= target).then_some(()) }
+        })
+        .await;
     }
 
     async fn finish(self) -> HashSet<String> {

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use diesel::RunQueryDsl;
 use serde_json::json;
 
-use crate::helpers::{spawn_app_with, stdout, Backend, ServerProcess, TestApp};
+use crate::helpers::{eventually, spawn_app_with, stdout, Backend, ServerProcess, TestApp};
 use crate::on_both_backends;
 use crate::smtp_sink::{Script, SmtpSink};
 
@@ -117,40 +117,48 @@ async fn sigterm_drains_then_finishes_the_request_and_the_mail_in_hand_and_exits
         .await
         .unwrap();
     assert_eq!(requested.status(), 200);
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while sink.data_started() == 0 {
-        assert!(Instant::now() < deadline, "the mail was never being sent");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    eventually(
+        Duration::from_secs(20),
+        "the mail was never being sent",
+        || {
+            let started = sink.data_started();
+            async move { (started > 0).then_some(()) }
+        },
+    )
+    .await;
     let body = r#"{"email": "nobody@example.com"}"#;
     let mut in_flight = start_request(port, body, 5);
 
     let signalled = Instant::now();
     server.signal("-TERM");
     // Draining: readiness says so while every other request is still served.
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        let response = client.get(format!("{base}/readyz")).send().await.unwrap();
-        if response.status() == 503 {
-            let body: serde_json::Value = response.json().await.unwrap();
-            assert_eq!(body, json!({ "status": "draining" }));
-            break;
-        }
-        assert!(Instant::now() < deadline, "readiness never said draining");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    let draining: serde_json::Value = eventually(
+        Duration::from_secs(10),
+        "readiness never said draining",
+        || async {
+            let response = client.get(format!("{base}/readyz")).send().await.unwrap();
+            if response.status() != 503 {
+                return None;
+            }
+            Some(response.json().await.unwrap())
+        },
+    )
+    .await;
+    assert_eq!(draining, json!({ "status": "draining" }));
     let served = client.get(format!("{base}/healthz")).send().await.unwrap();
     assert_eq!(served.status(), 200, "draining still serves");
 
     // Then it stops accepting, not before the delay.
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-        assert!(
-            Instant::now() < deadline,
-            "the server never stopped accepting"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    eventually(
+        Duration::from_secs(20),
+        "the server never stopped accepting",
+        || async move {
+            std::net::TcpStream::connect(("127.0.0.1", port))
+                .is_err()
+                .then_some(())
+        },
+    )
+    .await;
     let stopped_after = signalled.elapsed();
     assert!(
         stopped_after >= DELAY,

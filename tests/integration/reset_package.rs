@@ -91,7 +91,8 @@ async fn validate_expired_token(backend: Backend) {
     let (app, sink) = app_with_mail(backend, &[("LATCHKEY_RESET_TOKEN_TTL", "1s")]).await;
     seed(&app).await;
     let token = mailed_token(&app, &sink, "alice@example.com").await;
-    tokio::time::sleep(std::time::Duration::from_millis(1200)).await;
+    // A clock on purpose: the one-second token lifetime runs out.
+    crate::helpers::let_time_pass(std::time::Duration::from_millis(1200)).await;
     assert_eq!(app.validate(&token).await.status(), 404);
     assert_eq!(app.reset_token_count().await, 0);
     assert!(app.password_is("alice", ALICE_PASSWORD).await);
@@ -194,7 +195,8 @@ async fn clear_expired_tokens(backend: Backend) {
     seed(&app).await;
     mailed_token(&app, &sink, "alice@example.com").await;
     mailed_token(&app, &sink, "bob@example.com").await;
-    tokio::time::sleep(std::time::Duration::from_millis(1200)).await;
+    // A clock on purpose: the one-second token lifetime runs out.
+    crate::helpers::let_time_pass(std::time::Duration::from_millis(1200)).await;
     let output = app.cli(&["tokens", "purge"], None);
     assert!(
         stdout(&output).contains("deleted 2 expired reset token(s)"),
@@ -280,7 +282,8 @@ async fn missing_and_expired_tokens_return_the_same_response(backend: Backend) {
     let (app, sink) = app_with_mail(backend, &[("LATCHKEY_RESET_TOKEN_TTL", "1s")]).await;
     seed(&app).await;
     let token = mailed_token(&app, &sink, "alice@example.com").await;
-    tokio::time::sleep(std::time::Duration::from_millis(1200)).await;
+    // A clock on purpose: the one-second token lifetime runs out.
+    crate::helpers::let_time_pass(std::time::Duration::from_millis(1200)).await;
     let expired = app.confirm(&token, NEW_PASSWORD).await;
     let (expired_status, expired_body) = (expired.status(), expired.bytes().await.unwrap());
     let missing = app.confirm(&"cd".repeat(32), NEW_PASSWORD).await;
@@ -376,18 +379,7 @@ async fn signals_fire_in_order(backend: Backend) {
         latchkey::startup::Application::build_with_hooks(config, true, recorder.clone())
             .await
             .unwrap();
-    let address = format!("http://{}", application.address());
-    let state = application.state().clone();
-    let server = tokio::spawn(application.run_until_stopped());
-    let app = crate::helpers::TestApp {
-        address,
-        metrics_address: None,
-        server,
-        client: reqwest::Client::new(),
-        state,
-        vars,
-        db: std::sync::Arc::new(db),
-    };
+    let app = crate::helpers::TestApp::adopt(application, vars, db, reqwest::Client::new());
     seed(&app).await;
 
     let token = mailed_token(&app, &sink, "alice@example.com").await;

@@ -2,16 +2,9 @@
 
 use std::collections::HashMap;
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-/// A port that was free a moment ago.
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
+use crate::helpers::free_port;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_default_command_serves_sqlite_and_stops_gracefully_on_sigterm() {
@@ -33,16 +26,11 @@ async fn the_default_command_serves_sqlite_and_stops_gracefully_on_sigterm() {
 
     let client = reqwest::Client::new();
     let url = format!("http://127.0.0.1:{port}/healthz");
-    let deadline = Instant::now() + Duration::from_secs(30);
-    let status = loop {
-        match client.get(&url).send().await {
-            Ok(response) => break response.status(),
-            Err(_) if Instant::now() < deadline => {
-                tokio::time::sleep(Duration::from_millis(50)).await
-            }
-            Err(err) => panic!("server never answered: {err}"),
-        }
-    };
+    let status =
+        crate::helpers::eventually(Duration::from_secs(30), "server never answered", || async {
+            client.get(&url).send().await.ok().map(|r| r.status())
+        })
+        .await;
     assert_eq!(status, 200);
     assert!(dir.path().join("latchkey.db").exists());
     let secret = dir.path().join("latchkey.secret");
@@ -61,13 +49,14 @@ async fn the_default_command_serves_sqlite_and_stops_gracefully_on_sigterm() {
         .status()
         .unwrap();
     assert!(killed.success());
-    let deadline = Instant::now() + Duration::from_secs(30);
-    let exit = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        assert!(Instant::now() < deadline, "did not stop after SIGTERM");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    };
+    let exit = crate::helpers::eventually(
+        Duration::from_secs(30),
+        "did not stop after SIGTERM",
+        || {
+            let status = child.try_wait().unwrap();
+            async move { status }
+        },
+    )
+    .await;
     assert!(exit.success(), "exit status {exit:?}");
 }

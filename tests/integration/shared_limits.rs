@@ -2,7 +2,7 @@
 //! allow what one allows, a restart remembers, and concurrent requests never get past a limit.
 //! On SQLite (one instance) they are in memory and just as exact within the process.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use futures_util::future::join_all;
 use serde_json::json;
@@ -205,14 +205,14 @@ async fn idle_limit_rows_are_purged() {
         })
     };
     assert_eq!(rows().await, 1);
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        let purged = app.cli(&["tokens", "purge"], None);
-        assert!(purged.status.success());
-        if rows().await == 0 {
-            break;
-        }
-        assert!(Instant::now() < deadline, "the idle row was never purged");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    crate::helpers::eventually(
+        Duration::from_secs(10),
+        "the idle row was never purged",
+        || async {
+            let purged = app.cli(&["tokens", "purge"], None);
+            assert!(purged.status.success());
+            (rows().await == 0).then_some(())
+        },
+    )
+    .await;
 }

@@ -59,8 +59,17 @@ struct Shared {
 }
 
 /// A running sink; stops when dropped.
+#[derive(Clone)]
 pub struct SmtpSink {
     pub port: u16,
+    shared: Arc<Shared>,
+    /// The server stops when the last clone goes (an app may hold one until its teardown).
+    _running: Arc<Running>,
+}
+
+/// Stops the server when dropped.
+struct Running {
+    port: u16,
     shared: Arc<Shared>,
 }
 
@@ -96,7 +105,11 @@ impl SmtpSink {
                 });
             }
         });
-        Self { port, shared }
+        Self {
+            port,
+            shared: shared.clone(),
+            _running: Arc::new(Running { port, shared }),
+        }
     }
 
     pub fn url(&self) -> String {
@@ -134,12 +147,14 @@ impl SmtpSink {
                 "expected {count} messages, got {} after {timeout:?}",
                 messages.len()
             );
+            // The poll of a deadline-bounded wait (this file is shared with a bench, so it
+            // cannot use `helpers::poll_until`).
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
     }
 }
 
-impl Drop for SmtpSink {
+impl Drop for Running {
     fn drop(&mut self) {
         self.shared.stopped.store(true, Ordering::SeqCst);
         let _ = TcpStream::connect(("127.0.0.1", self.port));
@@ -270,6 +285,7 @@ fn hold_while_scripted(stream: &TcpStream, shared: &Shared) -> bool {
         if !shared.script.lock().unwrap().hold_data {
             return true;
         }
+        // The server side polls the test's script (and its client) while it withholds a reply.
         thread::sleep(Duration::from_millis(20));
     }
 }

@@ -131,11 +131,7 @@ async fn no_reset_token_is_left_in_the_database_after_mail_and_link(backend: Bac
 }
 
 async fn a_pending_reset_mail_is_stored_sealed_and_delivered_intact(backend: Backend) {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = crate::helpers::free_port();
     let smtp_url = format!("smtp://127.0.0.1:{port}");
     let app = spawn_app_with(
         backend,

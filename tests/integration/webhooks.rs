@@ -6,7 +6,6 @@ use std::collections::{HashMap, VecDeque};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpListener;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
@@ -129,18 +128,18 @@ impl Receiver {
 
     /// Waits until `check` holds for what arrived; panics after [`WAIT`].
     async fn wait(&self, check: impl Fn(&[Delivered]) -> bool) -> Vec<Delivered> {
-        let deadline = Instant::now() + WAIT;
-        loop {
+        let found = crate::helpers::poll_until(WAIT, || {
             let got = self.got();
-            if check(&got) {
-                return got;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "the receiver never got what was expected: {got:#?}"
-            );
-            tokio::time::sleep(Duration::from_millis(25)).await;
-        }
+            let found = check(&got);
+            async move { found.then_some(got) }
+        })
+        .await;
+        found.unwrap_or_else(|| {
+            panic!(
+                "the receiver never got what was expected: {:#?}",
+                self.got()
+            )
+        })
     }
 }
 
@@ -405,20 +404,19 @@ async fn reset_delivery_webhook_sends_the_token_by_webhook_only(backend: Backend
         .iter()
         .filter(|e| e["type"] == "password_reset_requested")
         .count();
-    let deadline = Instant::now() + WAIT;
-    let mut requested = requested;
-    while requested == 0 {
-        assert!(
-            Instant::now() < deadline,
-            "password_reset_requested never arrived"
-        );
-        tokio::time::sleep(Duration::from_millis(25)).await;
-        requested = receiver
-            .got()
-            .iter()
-            .filter(|d| d.body.contains("\"password_reset_requested\""))
-            .count();
-    }
+    let requested = if requested > 0 {
+        requested
+    } else {
+        crate::helpers::eventually(WAIT, "password_reset_requested never arrived", || {
+            let count = receiver
+                .got()
+                .iter()
+                .filter(|d| d.body.contains("\"password_reset_requested\""))
+                .count();
+            async move { (count > 0).then_some(count) }
+        })
+        .await
+    };
     assert_eq!(requested, 1, "known account only");
 }
 
@@ -458,30 +456,12 @@ async fn no_notice_token_reaches_the_log() {
     );
     assert!(created.status.success());
     let log_path = db.dir.path().join("server.log");
-    let port = TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_latchkey"))
-        .env_clear()
-        .envs(&vars)
-        .env("LATCHKEY_BIND", format!("127.0.0.1:{port}"))
-        .current_dir(db.dir.path())
-        .stderr(std::fs::File::create(&log_path).unwrap())
-        .stdout(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    let base = format!("http://127.0.0.1:{port}");
+    let server = crate::helpers::ServerProcess::start_logged(&vars, db.dir.path(), &log_path).await;
+    let base = format!("http://127.0.0.1:{}", server.port);
     let client = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .unwrap();
-    let deadline = Instant::now() + WAIT;
-    while client.get(format!("{base}/healthz")).send().await.is_err() {
-        assert!(Instant::now() < deadline);
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
     let requested = client
         .post(format!("{base}/api/password_reset/"))
         .json(&json!({ "email": "alice@example.com" }))
@@ -541,8 +521,7 @@ async fn no_notice_token_reaches_the_log() {
     receiver
         .wait(|got| got.iter().any(|d| d.body.contains("\"password_changed\"")))
         .await;
-    let _ = child.kill();
-    let _ = child.wait();
+    drop(server);
     let log = std::fs::read_to_string(&log_path).unwrap();
     assert!(
         log.contains("/wasnt-me/[redacted]"),
