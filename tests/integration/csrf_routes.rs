@@ -6,7 +6,7 @@ use reqwest::Method;
 use crate::fixtures::{app_with_mail, seed, ALICE_PASSWORD, NEW_PASSWORD};
 use crate::helpers::Backend;
 use crate::on_both_backends;
-use crate::pages::Browser;
+use crate::web_client::Browser;
 
 on_both_backends!(every_post_page_route_refuses_a_form_without_its_csrf_token);
 
