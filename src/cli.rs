@@ -19,8 +19,8 @@ use crate::email::Composer;
 use crate::passwords::PasswordHasher;
 use crate::secrets::{self, DerivedKeys};
 use crate::services::outbox::Outbox;
-use crate::services::password_reset::ResetService;
-use crate::services::reset_hooks::DefaultResetHooks;
+use crate::services::reset::hooks::DefaultResetHooks;
+use crate::services::reset::ResetService;
 use crate::startup::{reset_settings, Application};
 
 /// Latchkey: log in, log out, change password and reset-by-email, as one service.

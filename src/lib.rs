@@ -31,3 +31,4 @@ pub mod secrets;
 pub mod services;
 pub mod startup;
 pub mod telemetry;
+pub mod workers;

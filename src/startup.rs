@@ -16,20 +16,21 @@ use crate::config::Config;
 use crate::db::{migrations, Db};
 use crate::domain::reset_token;
 use crate::domain::PasswordRules;
-use crate::email::worker::{PoolSetup, WorkerPool};
 use crate::email::{Composer, Transport};
 use crate::http::{self, AppState};
 use crate::metrics::Metrics;
 use crate::passwords::PasswordHasher;
 use crate::secrets::{self, DerivedKeys};
-use crate::services::accounts::{AccountService, AccountSettings};
-use crate::services::delivery::{Delivery, RetryPolicy, LEASE_MARGIN};
+use crate::services::account::{AccountService, AccountSettings};
+use crate::services::ip_limits::IpLimits;
 use crate::services::notices::Notices;
 use crate::services::outbox::Outbox;
-use crate::services::password_reset::{ResetService, ResetSettings};
-use crate::services::reset_hooks::{DefaultResetHooks, ResetHooks};
-use crate::services::throttle::IpLimits;
+use crate::services::reset::hooks::{DefaultResetHooks, ResetHooks};
+use crate::services::reset::{ResetService, ResetSettings};
 use crate::services::webhooks::{Publisher, WebhookSender};
+use crate::workers::delivery::{Delivery, RetryPolicy, LEASE_MARGIN};
+use crate::workers::resolver::Resolver;
+use crate::workers::{PoolSetup, WorkerPool};
 
 /// How long in-flight requests get to finish after SIGINT/SIGTERM.
 const SHUTDOWN_GRACE_SECS: u64 = 30;
@@ -57,7 +58,7 @@ impl Application {
     }
 
     /// Like [`Application::build`], with your own reset hooks (see
-    /// [`ResetHooks`](crate::services::reset_hooks::ResetHooks)).
+    /// [`ResetHooks`](crate::services::reset::hooks::ResetHooks)).
     pub async fn build_with_hooks(
         config: Config,
         migrate: bool,
@@ -92,7 +93,7 @@ impl Application {
             PasswordHasher::new(config.passwords.argon2)?
                 .with_hash_histogram(metrics.hash_seconds.clone()),
         );
-        crate::services::import::calibrate_login_timing(&db, hasher.clone());
+        crate::services::account_admin::import::calibrate_login_timing(&db, hasher.clone());
         let reset = Arc::new(ResetService::new(
             db.clone(),
             hasher.clone(),
@@ -130,7 +131,7 @@ impl Application {
             },
         );
         let workers = WorkerPool::start(PoolSetup {
-            resolver: Some(reset.clone()),
+            resolver: Some(Arc::new(Resolver::new(reset.clone()))),
             publisher: Some(Arc::new(publisher)),
             delivery,
             db: db.clone(),

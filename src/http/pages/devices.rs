@@ -14,7 +14,7 @@ use super::{read_form, redirect, render, PageError};
 use crate::db::users::User;
 use crate::http::client::client_info;
 use crate::http::{blocking, csrf, AppState};
-use crate::services::devices::{Current, Device, DeviceKind};
+use crate::services::account::devices::{Current, Device, DeviceKind};
 
 /// One entry, formatted for people.
 struct DeviceView {

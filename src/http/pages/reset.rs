@@ -30,11 +30,11 @@ use crate::http::form::BLANK;
 use crate::http::session_store::{HOLD_UNTIL, STAMP, USER_ID};
 use crate::http::{blocking, csrf, AppState};
 use crate::i18n;
-use crate::passwords::HashError;
-use crate::services::accounts::PASSWORD_MISMATCH;
-use crate::services::password_reset::{
-    ConfirmError, PresentedToken, RequestError, ResetIdentifier, TokenError,
-};
+use crate::services::account::change_password::PASSWORD_MISMATCH;
+use crate::services::reset::confirm::ConfirmError;
+use crate::services::reset::request::RequestError;
+use crate::services::reset::token::TokenError;
+use crate::services::reset::{PresentedToken, ResetIdentifier};
 
 /// The session key of a reset token in progress (its value is sealed).
 const RESET_TOKEN: &str = "reset_token";
@@ -221,7 +221,7 @@ pub async fn forgot(
                 },
             ))
         }
-        Err(RequestError::Database(err)) => Err(err.into()),
+        Err(RequestError::Failed(err)) => Err(err.into()),
         Err(RequestError::NoAccount) => Err(PageError::Internal),
     }
 }
@@ -267,7 +267,7 @@ pub async fn reset_link(
             Ok(redirect(&Site::of(&state.config).link("/reset-password")))
         }
         Err(TokenError::Invalid) => Ok(render(StatusCode::NOT_FOUND, &LinkInvalidPage::of(&state))),
-        Err(TokenError::Database(err)) => Err(err.into()),
+        Err(TokenError::Failed(err)) => Err(err.into()),
     }
 }
 
@@ -330,7 +330,7 @@ pub async fn reset_form(
             session.remove(RESET_TOKEN);
             Ok(render(StatusCode::NOT_FOUND, &LinkInvalidPage::of(&state)))
         }
-        Err(TokenError::Database(err)) => Err(err.into()),
+        Err(TokenError::Failed(err)) => Err(err.into()),
     }
 }
 
@@ -439,10 +439,7 @@ pub async fn reset(
                 &reset_page(&state, &session, username, messages, Vec::new(), None),
             ))
         }
-        Err(ConfirmError::Hash(HashError::Busy)) => Err(PageError::Unavailable),
-        Err(ConfirmError::Hash(err)) => Err(PageError::internal(&err)),
-        Err(ConfirmError::Hook(err)) => Err(PageError::internal(err.as_ref())),
-        Err(ConfirmError::Database(err)) => Err(err.into()),
+        Err(ConfirmError::Failed(err)) => Err(err.into()),
     }
 }
 

@@ -9,14 +9,14 @@
 
 use chrono::NaiveDateTime;
 
+use super::{check_names, NameConflict};
 use crate::db::users::{self, User};
 use crate::db::users_admin;
 use crate::db::{self, reset_tokens, Db, DbConnection, DbError};
 use crate::domain::{EmailAddress, Username};
 use crate::email::templates::EmailChangedMail;
-use crate::services::credentials;
+use crate::services::account::sessions::{self, Keep};
 use crate::services::outbox::{EnqueueError, NewEmail, Outbox};
-use crate::services::users::{check_names, NameConflict};
 
 /// `kind` of the "your email address was changed" notice (sent to the old address).
 pub const KIND_EMAIL_CHANGED: &str = "email_changed";
@@ -173,7 +173,7 @@ pub fn delete(db: &Db, username: &str) -> Result<i64, AdminError> {
     conn.write(|conn| {
         users::lock_in_id_order(conn, &[user.id])?;
         reset_tokens::delete_for_user(conn, user.id)?;
-        credentials::revoke_sessions_and_tokens(conn, user.id, credentials::Keep::NOTHING)?;
+        sessions::revoke_sessions_and_tokens(conn, user.id, Keep::NOTHING)?;
         if users_admin::delete(conn, user.id)? == 0 {
             return Err(AdminError::UnknownUser(username.to_owned()));
         }

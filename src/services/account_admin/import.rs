@@ -13,13 +13,12 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use chrono::NaiveDateTime;
 use secrecy::SecretString;
 
+use super::{describe, NameConflict};
 use crate::db::users::{self as user_rows};
 use crate::db::users_admin::{self, NewImportedUser};
 use crate::db::{self, Db, DbError};
 use crate::domain::{EmailAddress, NewPassword, PasswordRules, Username};
 use crate::passwords::{foreign, HashError, PasswordHasher};
-use crate::services::users::describe;
-use crate::services::users::NameConflict;
 
 /// Where a record came from, for error messages.
 #[derive(Debug, Clone, PartialEq, Eq)]

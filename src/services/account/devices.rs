@@ -12,7 +12,7 @@ use std::time::Duration;
 use chrono::NaiveDateTime;
 
 use crate::db::{self, api_tokens, sessions, DbError};
-use crate::services::accounts::AccountService;
+use crate::services::account::AccountService;
 use crate::services::audit::{self, Event};
 use crate::services::ClientInfo;
 

@@ -1,11 +1,15 @@
-//! Account administration: create, set a password, list, activate and deactivate (rename,
-//! change the address and delete are in [`user_admin`](super::user_admin), with their notices
-//! and audit events, under the same name rules: [`check_names`]).
+//! Account administration (`latchkey users …`): create, set a password, list, activate and
+//! deactivate here; show, rename, change the address and delete in [`edit`], with their
+//! notices and audit events, under the same name rules ([`check_names`]); many accounts at once
+//! in [`import`].
 //!
 //! One account per mailbox and per name: addresses are compared on their canonical key (the
 //! domain in IDNA form, so `bücher.example` = `xn--bcher-kva.example`), usernames on theirs (NFKC
 //! and case folding, so `BOB` = `bob`), and a username that has the form of an email address
 //! must be the account's own address, so an address typed into a login form means one account.
+
+pub mod edit;
+pub mod import;
 
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
 use secrecy::SecretString;
@@ -17,8 +21,8 @@ use crate::domain::{
     email_form_key, EmailAddress, NewPassword, PasswordRules, Username, Violation,
 };
 use crate::passwords::{HashError, PasswordHasher};
+use crate::services::account::sessions::{self, Keep};
 use crate::services::audit::{self, Event};
-use crate::services::credentials;
 
 /// What `users create` asks for.
 #[derive(Debug)]
@@ -287,7 +291,7 @@ pub fn set_password(
     let mut conn = db.get()?;
     conn.write(|conn| {
         users::set_password_hash(conn, user.id, &hash, db::now())?;
-        credentials::revoke_after_password_change(conn, user.id, credentials::Keep::NOTHING)?;
+        sessions::revoke_after_password_change(conn, user.id, Keep::NOTHING)?;
         audit::record(
             conn,
             &Event::new(audit::PASSWORD_SET_BY_ADMIN, user.id, None),
