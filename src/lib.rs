@@ -17,6 +17,7 @@
 //! `metrics` (the Prometheus series of one application) is a leaf that any layer may count into.
 
 pub mod cli;
+pub mod composition;
 pub mod config;
 pub mod db;
 pub mod domain;

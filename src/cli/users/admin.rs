@@ -4,10 +4,7 @@ use std::io::{BufRead, IsTerminal, Write};
 
 use crate::config::Config;
 use crate::domain::{EmailAddress, Username};
-use crate::email::Composer;
-use crate::secrets::{self, DerivedKeys};
 use crate::services::account_admin::edit;
-use crate::services::outbox::Outbox;
 
 fn time(at: chrono::NaiveDateTime) -> String {
     at.format("%Y-%m-%dT%H:%M:%SZ").to_string()
@@ -57,12 +54,7 @@ pub(super) fn set_email(config: &Config, username: &str, email: &str) -> anyhow:
     let address = EmailAddress::parse(email)
         .map_err(|_| anyhow::anyhow!("{email:?} is not a valid email address"))?;
     let db = crate::cli::connect(config)?;
-    let secret = secrets::resolve(config.secret_key.as_ref(), &config.database_url)?;
-    let keys = DerivedKeys::with_fallbacks(&secret, &config.secret_key_fallbacks);
-    let composer = Composer::new(&config.email.from)
-        .map_err(|err| anyhow::anyhow!("invalid LATCHKEY_EMAIL_FROM: {err}"))?;
-    let outbox =
-        Outbox::new(composer, keys.outbox_bodies).for_product(&config.product.product_name);
+    let outbox = crate::composition::Core::for_command(config, db.clone())?.outbox;
     edit::set_email(&db, &outbox, username, &address)?;
     println!("email of {username} changed to {address}; the old address was notified");
     Ok(())
