@@ -10,7 +10,7 @@
 //!   database failure travels as a [`DbError`]. [`failure_conversions!`] gives a use-case enum
 //!   its `?` conversions from the database, diesel and the hasher, so none is written by hand.
 //! * A throttled wait is shown in whole seconds rounded up, never below one
-//!   ([`Throttled::retry_after_secs`](crate::services::ip_limits::Throttled::retry_after_secs)),
+//!   ([`RetryAfter::retry_after_secs`](crate::services::ip_limits::RetryAfter::retry_after_secs)),
 //!   in the API's `Retry-After` and on the pages alike.
 //! * The HTTP layer turns a [`Failure`] into a response in exactly one place each:
 //!   `From<Failure> for ApiError` (`http/errors.rs`) and `From<Failure> for PageError`
@@ -29,10 +29,10 @@ use crate::passwords::HashError;
 #[derive(Debug, thiserror::Error)]
 pub enum Failure {
     /// The database failed (unreachable, exhausted, or a statement failed).
-    #[error("the database failed")]
+    #[error("{0}")]
     Unavailable(#[source] DbError),
     /// The password hasher or a queue is saturated: try again shortly.
-    #[error("the service is saturated")]
+    #[error("saturated (password hashing or a queue): try again shortly")]
     Busy,
     /// Anything else: a template, a hook, a bug. The source is kept for the log.
     #[error(transparent)]

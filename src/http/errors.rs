@@ -66,8 +66,8 @@ impl ApiError {
     }
 }
 
-impl From<crate::services::ip_limits::Throttled> for ApiError {
-    fn from(throttled: crate::services::ip_limits::Throttled) -> Self {
+impl From<crate::services::ip_limits::RetryAfter> for ApiError {
+    fn from(throttled: crate::services::ip_limits::RetryAfter) -> Self {
         Self::Throttled {
             retry_after: throttled.retry_after_secs(),
         }

@@ -20,7 +20,8 @@ use crate::db::{self, Db, DbError};
 use crate::domain::{
     email_form_key, EmailAddress, NewPassword, PasswordRules, Username, Violation,
 };
-use crate::passwords::{HashError, PasswordHasher};
+use crate::error::Failure;
+use crate::passwords::PasswordHasher;
 use crate::services::account::sessions::{self, Keep};
 use crate::services::audit::{self, Event};
 
@@ -100,12 +101,9 @@ pub enum CreateUserError {
     /// The password broke at least one rule.
     #[error("the password is not acceptable: {}", describe(.0))]
     WeakPassword(Vec<Violation>),
-    /// Hashing failed.
+    /// The database, the hasher or something unexpected failed.
     #[error(transparent)]
-    Hash(#[from] HashError),
-    /// The database failed.
-    #[error(transparent)]
-    Database(#[from] DbError),
+    Failed(#[from] Failure),
 }
 
 /// Why an existing account could not be changed.
@@ -120,19 +118,12 @@ pub enum AccountError {
     /// The new password broke at least one rule.
     #[error("the password is not acceptable: {}", describe(.0))]
     WeakPassword(Vec<Violation>),
-    /// Hashing failed.
+    /// The database, the hasher or something unexpected failed.
     #[error(transparent)]
-    Hash(#[from] HashError),
-    /// The database failed.
-    #[error(transparent)]
-    Database(#[from] DbError),
+    Failed(#[from] Failure),
 }
 
-impl From<DieselError> for AccountError {
-    fn from(err: DieselError) -> Self {
-        Self::Database(err.into())
-    }
-}
+crate::failure_conversions!(CreateUserError, AccountError);
 
 /// Every message on one line, as the CLI prints them.
 pub fn describe(violations: &[Violation]) -> String {
@@ -186,7 +177,7 @@ pub fn create_user(
         check_names(conn, username.as_str(), &email, None)??;
         let user = row.insert(conn).map_err(|err| match unique_column(&err) {
             Some(column) => CreateUserError::Taken(taken(column, &username, &email)),
-            None => CreateUserError::Database(err.into()),
+            None => CreateUserError::from(err),
         })?;
         audit::record(
             conn,
@@ -195,12 +186,6 @@ pub fn create_user(
         )?;
         Ok(user)
     })
-}
-
-impl From<DieselError> for CreateUserError {
-    fn from(err: DieselError) -> Self {
-        Self::Database(err.into())
-    }
 }
 
 /// The conflict a unique index reported, when the checks before the insert could not see it.

@@ -14,7 +14,7 @@ use crate::http::errors::FieldErrors;
 use crate::http::form::{read_fields, Trim};
 use crate::http::{blocking, ApiError, AppState};
 use crate::services::account::change_password::ChangeError;
-use crate::services::account::devices::{Current, Device};
+use crate::services::account::devices::{Current, DeviceEntry};
 use crate::services::account::login::{LoginError, INVALID_LOGIN};
 use crate::services::account::sessions::Keep;
 
@@ -149,7 +149,7 @@ pub async fn logout_all(
 }
 
 /// A device-list entry as JSON.
-pub fn device_json(device: &Device) -> serde_json::Value {
+pub fn device_json(device: &DeviceEntry) -> serde_json::Value {
     let time = |at: chrono::NaiveDateTime| at.and_utc().to_rfc3339_opts(SecondsFormat::Secs, true);
     json!({
         "id": device.id,

@@ -14,7 +14,7 @@ use super::{read_form, redirect, render, PageError};
 use crate::db::users::User;
 use crate::http::client::client_info;
 use crate::http::{blocking, csrf, AppState};
-use crate::services::account::devices::{Current, Device, DeviceKind};
+use crate::services::account::devices::{Current, DeviceEntry, DeviceKind};
 
 /// One entry, formatted for people.
 struct DeviceView {
@@ -27,8 +27,8 @@ struct DeviceView {
     current: bool,
 }
 
-impl From<Device> for DeviceView {
-    fn from(device: Device) -> Self {
+impl From<DeviceEntry> for DeviceView {
+    fn from(device: DeviceEntry) -> Self {
         let time = crate::i18n::format_datetime;
         Self {
             label: match device.kind {

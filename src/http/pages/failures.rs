@@ -82,8 +82,8 @@ impl From<crate::http::ApiError> for PageError {
     }
 }
 
-impl From<crate::services::ip_limits::Throttled> for PageError {
-    fn from(throttled: crate::services::ip_limits::Throttled) -> Self {
+impl From<crate::services::ip_limits::RetryAfter> for PageError {
+    fn from(throttled: crate::services::ip_limits::RetryAfter) -> Self {
         Self::TooManyRequests(throttled.retry_after_secs())
     }
 }

@@ -18,7 +18,7 @@ use crate::domain::{NewPassword, Violation};
 use crate::error::Failure;
 use crate::passwords::Verification;
 use crate::services::audit::{self, Event};
-use crate::services::ip_limits::Throttled;
+use crate::services::ip_limits::RetryAfter;
 use crate::services::ClientInfo;
 
 /// The field problems of a refused password change, by field.
@@ -40,7 +40,7 @@ pub enum ChangeError {
     Invalid(ChangeProblems),
     /// Too many failed attempts.
     #[error("too many failed password changes")]
-    Throttled(Throttled),
+    Throttled(RetryAfter),
     /// The database, the hasher or something unexpected failed.
     #[error(transparent)]
     Failed(#[from] Failure),

@@ -37,7 +37,7 @@ impl DeviceKind {
 
 /// One entry of the device list.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Device {
+pub struct DeviceEntry {
     /// Opaque id (see the module docs).
     pub id: String,
     /// Token or browser.
@@ -80,7 +80,7 @@ impl AccountService {
         password_stamp: i64,
         current: Current<'_>,
         session_ttl: Duration,
-    ) -> Result<Vec<Device>, DbError> {
+    ) -> Result<Vec<DeviceEntry>, DbError> {
         let now = db::now();
         let born_after = chrono::Duration::from_std(session_ttl)
             .ok()
@@ -90,9 +90,9 @@ impl AccountService {
         let tokens = api_tokens::list_live_for_user(&mut conn, user_id, password_stamp, now)?;
         let browsers =
             sessions::list_live_for_user(&mut conn, user_id, sessions::Live { now, born_after })?;
-        let mut devices: Vec<Device> = tokens
+        let mut devices: Vec<DeviceEntry> = tokens
             .into_iter()
-            .map(|row| Device {
+            .map(|row| DeviceEntry {
                 id: self.device_id(DeviceKind::ApiToken, row.id),
                 kind: DeviceKind::ApiToken,
                 created_at: row.created_at,
@@ -103,7 +103,7 @@ impl AccountService {
                 row_id: row.id,
             })
             .collect();
-        devices.extend(browsers.into_iter().map(|row| Device {
+        devices.extend(browsers.into_iter().map(|row| DeviceEntry {
             id: self.device_id(DeviceKind::Browser, row.id),
             kind: DeviceKind::Browser,
             created_at: row.created_at,
@@ -127,7 +127,7 @@ impl AccountService {
         current: Current<'_>,
         session_ttl: Duration,
         client: &ClientInfo,
-    ) -> Result<Option<Device>, DbError> {
+    ) -> Result<Option<DeviceEntry>, DbError> {
         if id.len() != 32 || !id.bytes().all(|b| b.is_ascii_hexdigit()) {
             return Ok(None);
         }

@@ -8,7 +8,7 @@ use chrono::NaiveDateTime;
 
 use crate::config::values::Rate;
 use crate::db::{self, login_throttles, Db, DbError};
-use crate::services::ip_limits::Throttled;
+use crate::services::ip_limits::RetryAfter;
 
 fn window_open(now: NaiveDateTime, rate: Rate) -> NaiveDateTime {
     now - chrono::Duration::from_std(rate.period).unwrap_or(chrono::Duration::MAX)
@@ -21,7 +21,7 @@ pub(crate) fn take(
     rate: Option<Rate>,
     key: &str,
     now: NaiveDateTime,
-) -> Result<Option<Throttled>, DbError> {
+) -> Result<Option<RetryAfter>, DbError> {
     let Some(rate) = rate else {
         return Ok(None);
     };
@@ -30,7 +30,7 @@ pub(crate) fn take(
         conn.write(|conn| login_throttles::take(conn, key, now, window_open(now, rate), limit))?;
     Ok(taken.err().map(|start| {
         let ends = start + chrono::Duration::from_std(rate.period).unwrap_or(chrono::Duration::MAX);
-        Throttled {
+        RetryAfter {
             retry_after: (ends - now)
                 .to_std()
                 .unwrap_or(std::time::Duration::from_secs(1)),

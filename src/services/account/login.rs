@@ -29,7 +29,7 @@ use crate::domain::{canonical_key, random_bytes, EmailAddress, NewPassword};
 use crate::error::Failure;
 use crate::passwords::Verification;
 use crate::services::audit::{self, Event};
-use crate::services::ip_limits::Throttled;
+use crate::services::ip_limits::RetryAfter;
 use crate::services::ClientInfo;
 
 /// Bytes of randomness in a bearer token (hex-encoded: 64 characters).
@@ -63,7 +63,7 @@ pub enum LoginError {
     Invalid,
     /// Too many failures for this account; retry after the wait.
     #[error("too many failed logins")]
-    Throttled(Throttled),
+    Throttled(RetryAfter),
     /// The database, the hasher or something unexpected failed.
     #[error(transparent)]
     Failed(#[from] Failure),

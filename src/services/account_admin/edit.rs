@@ -15,6 +15,7 @@ use crate::db::users_admin;
 use crate::db::{self, reset_tokens, Db, DbConnection, DbError};
 use crate::domain::{EmailAddress, Username};
 use crate::email::templates::EmailChangedMail;
+use crate::error::Failure;
 use crate::services::account::sessions::{self, Keep};
 use crate::services::outbox::{EnqueueError, NewEmail, Outbox};
 
@@ -52,16 +53,12 @@ pub enum AdminError {
     /// The notice could not be queued.
     #[error("cannot queue the notice: {0}")]
     Notice(String),
-    /// The database failed.
+    /// The database or something unexpected failed.
     #[error(transparent)]
-    Database(#[from] DbError),
+    Failed(#[from] Failure),
 }
 
-impl From<diesel::result::Error> for AdminError {
-    fn from(err: diesel::result::Error) -> Self {
-        Self::Database(err.into())
-    }
-}
+crate::failure_conversions!(AdminError);
 
 fn find(conn: &mut DbConnection, username: &str) -> Result<User, AdminError> {
     users::find_by_username(conn, username)?
@@ -147,10 +144,10 @@ pub fn rename(db: &Db, username: &str, new: &Username) -> Result<(), AdminError>
     let mut conn = db.get()?;
     let user = find(&mut conn, username)?;
     let email = EmailAddress::parse(&user.email).map_err(|_| {
-        AdminError::Database(DbError::Unavailable(format!(
+        AdminError::from(anyhow::anyhow!(
             "user {} has an invalid stored email address",
             user.id
-        )))
+        ))
     })?;
     let now = db::now();
     conn.write(|conn| {
@@ -186,9 +183,11 @@ pub fn delete(db: &Db, username: &str) -> Result<i64, AdminError> {
 /// A unique violation at commit time (another command won a race) as the duplicate it is.
 fn unique_to(err: AdminError, duplicate: impl FnOnce() -> AdminError) -> AdminError {
     match err {
-        AdminError::Database(DbError::Query(diesel::result::Error::DatabaseError(
-            diesel::result::DatabaseErrorKind::UniqueViolation,
-            _,
+        AdminError::Failed(Failure::Unavailable(DbError::Query(
+            diesel::result::Error::DatabaseError(
+                diesel::result::DatabaseErrorKind::UniqueViolation,
+                _,
+            ),
         ))) => duplicate(),
         other => other,
     }

@@ -16,8 +16,9 @@ use secrecy::SecretString;
 use super::{describe, NameConflict};
 use crate::db::users::{self as user_rows};
 use crate::db::users_admin::{self, NewImportedUser};
-use crate::db::{self, Db, DbError};
+use crate::db::{self, Db};
 use crate::domain::{EmailAddress, NewPassword, PasswordRules, Username};
+use crate::error::Failure;
 use crate::passwords::{foreign, HashError, PasswordHasher};
 
 /// Where a record came from, for error messages.
@@ -99,19 +100,12 @@ pub enum ImportError {
     /// An account with one of these names appeared while the import ran.
     #[error("a username or email address was taken while the import ran; nothing was imported")]
     Raced,
-    /// Hashing failed.
+    /// The database, the hasher or something unexpected failed.
     #[error(transparent)]
-    Hash(#[from] HashError),
-    /// The database failed.
-    #[error(transparent)]
-    Database(#[from] DbError),
+    Failed(#[from] Failure),
 }
 
-impl From<diesel::result::Error> for ImportError {
-    fn from(err: diesel::result::Error) -> Self {
-        Self::Database(err.into())
-    }
-}
+crate::failure_conversions!(ImportError);
 
 /// Told how the hashing of plain passwords advances (a progress bar, or nothing).
 pub trait Progress: Sync {

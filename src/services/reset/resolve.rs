@@ -15,7 +15,7 @@ use diesel::Connection;
 
 use super::ResetService;
 use crate::config::LookupField;
-use crate::db::reset_requests::{self, ResetRequest};
+use crate::db::reset_requests::{self, ResetRequestRow};
 use crate::db::users::{self, User};
 use crate::db::{self, DbConnection, DbError};
 use crate::services::audit::{self, Event};
@@ -67,7 +67,7 @@ impl ResetService {
     fn resolve(
         &self,
         conn: &mut DbConnection,
-        request: &ResetRequest,
+        request: &ResetRequestRow,
         account: Option<&User>,
         now: NaiveDateTime,
     ) -> Result<(), ResolveError> {
