@@ -135,6 +135,7 @@ pub fn describe(violations: &[Violation]) -> String {
 }
 
 /// Creates an account; the password, if any, must meet the same rules as everywhere else.
+#[tracing::instrument(skip_all)]
 pub fn create_user(
     db: &Db,
     hasher: &PasswordHasher,
@@ -262,6 +263,7 @@ fn unique_column(err: &DieselError) -> Option<&'static str> {
 }
 
 /// Sets a user's password (same rules as the API) and makes every older credential stale.
+#[tracing::instrument(skip_all)]
 pub fn set_password(
     db: &Db,
     hasher: &PasswordHasher,
@@ -293,6 +295,7 @@ pub fn list_users(db: &Db) -> Result<Vec<User>, DbError> {
 }
 
 /// Activates or deactivates an account.
+#[tracing::instrument(skip(db))]
 pub fn set_active(db: &Db, username: &str, active: bool) -> Result<User, AccountError> {
     let user = find(db, username)?;
     let mut conn = db.get()?;

@@ -38,6 +38,7 @@ pub struct PurgeReport {
 
 /// Deletes every expired credential, audit events past their retention, and failure counters
 /// nobody needs any more.
+#[tracing::instrument(skip_all)]
 pub fn purge_expired(
     db: &Db,
     session_ttl: Duration,

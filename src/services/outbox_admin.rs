@@ -98,6 +98,7 @@ pub struct RetryContext<'a> {
 /// account, not one per mail, each killing the previous link), and none is re-sent when the
 /// account holds a live token issued after that mail (the user already has a newer working
 /// link, which a re-send would kill).
+#[tracing::instrument(skip(db, outbox_handle, context))]
 pub fn retry(
     db: &Db,
     outbox_handle: &Outbox,

@@ -74,6 +74,7 @@ impl AccountService {
     }
 
     /// The account's live tokens and sessions, newest first within each kind (tokens first).
+    #[tracing::instrument(skip_all)]
     pub fn devices(
         &self,
         user_id: i64,
@@ -119,6 +120,7 @@ impl AccountService {
     /// Revokes the entry `id` of the account; `Ok(None)` when the account has no such entry
     /// (unknown, expired, or another account's). Returns the revoked entry (`current` when it
     /// was the caller's own credential).
+    #[tracing::instrument(skip_all)]
     pub fn revoke_device(
         &self,
         user_id: i64,

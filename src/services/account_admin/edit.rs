@@ -74,6 +74,7 @@ fn audit(conn: &mut DbConnection, user_id: i64, event: &'static str) -> Result<(
 }
 
 /// Everything `users show` prints about one account.
+#[tracing::instrument(skip(db))]
 pub fn show(db: &Db, username: &str) -> Result<AccountDetails, AdminError> {
     let mut conn = db.get()?;
     let user = find(&mut conn, username)?;
@@ -91,6 +92,7 @@ pub fn show(db: &Db, username: &str) -> Result<AccountDetails, AdminError> {
 /// Changes an account's address: the notice goes to the *old* address (so its owner hears of
 /// a change they did not make), and every reset token of the account is revoked (a link mailed
 /// to the old address must not outlive it). Returns the old address.
+#[tracing::instrument(skip_all)]
 pub fn set_email(
     db: &Db,
     outbox: &Outbox,
@@ -140,6 +142,7 @@ pub fn set_email(
 }
 
 /// Renames an account (the stored key follows: NFKC and case folded).
+#[tracing::instrument(skip_all)]
 pub fn rename(db: &Db, username: &str, new: &Username) -> Result<(), AdminError> {
     let mut conn = db.get()?;
     let user = find(&mut conn, username)?;
@@ -164,6 +167,7 @@ pub fn rename(db: &Db, username: &str, new: &Username) -> Result<(), AdminError>
 
 /// Deletes an account with its reset tokens, bearer tokens, browser sessions and queued mail.
 /// Its audit rows stay, with its id (the `user_deleted` event among them). Returns the id.
+#[tracing::instrument(skip(db))]
 pub fn delete(db: &Db, username: &str) -> Result<i64, AdminError> {
     let mut conn = db.get()?;
     let user = find(&mut conn, username)?;

@@ -136,6 +136,7 @@ struct Checked {
 }
 
 /// Imports every record or none (module docs). Returns how many accounts were created.
+#[tracing::instrument(skip_all)]
 pub fn import_users(
     db: &Db,
     hasher: &PasswordHasher,

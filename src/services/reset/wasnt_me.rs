@@ -40,6 +40,7 @@ crate::failure_conversions!(WasntMeError);
 
 impl ResetService {
     /// Whether a "This wasn't me" link still works (read only: for the GET page).
+    #[tracing::instrument(skip_all)]
     pub fn wasnt_me_link_works(&self, token: &str) -> Result<bool, Failure> {
         if !Notices::could_be_token(token) {
             return Ok(false);
@@ -90,6 +91,7 @@ impl ResetService {
     }
 
     /// Whether a reset link can still be cancelled (read only: for the GET page).
+    #[tracing::instrument(skip_all)]
     pub fn cancel_link_works(&self, presented: &PresentedToken) -> Result<bool, Failure> {
         if !self.could_be_token(&presented.token) {
             return Ok(false);
