@@ -7,7 +7,7 @@
 //!   [`DbError`] that caused it (the database is down, exhausted, or a statement failed: `503`),
 //!   `Busy` says the password hasher or a queue is saturated (`503`), and `Unexpected` keeps any
 //!   other cause as an `anyhow::Error` (a template, a hook, a bug: `500`). Nothing that is not a
-//!   database failure travels as a [`DbError`]. [`failure_conversions!`] gives a use-case enum
+//!   database failure travels as a [`DbError`]. [`failure_conversions!`](crate::failure_conversions) gives a use-case enum
 //!   its `?` conversions from the database, diesel and the hasher, so none is written by hand.
 //! * A throttled wait is shown in whole seconds rounded up, never below one
 //!   ([`RetryAfter::retry_after_secs`](crate::services::ip_limits::RetryAfter::retry_after_secs)),

@@ -52,7 +52,7 @@ impl Application {
     }
 
     /// Like [`Application::build`], with your own reset hooks (see
-    /// [`ResetHooks`](crate::services::reset::hooks::ResetHooks)).
+    /// [`ResetHooks`]).
     pub async fn build_with_hooks(
         config: Config,
         migrate: bool,

@@ -1,6 +1,6 @@
 //! Account administration (`latchkey users …`): create, set a password, list, activate and
 //! deactivate here; show, rename, change the address and delete in [`edit`], with their
-//! notices and audit events, under the same name rules ([`check_names`]); many accounts at once
+//! notices and audit events, under the same name rules (`check_names`); many accounts at once
 //! in [`import`].
 //!
 //! One account per mailbox and per name: addresses are compared on their canonical key (the

@@ -2,7 +2,7 @@
 //! governor's GCRA: a burst of `count`, refilled evenly over `period`.
 //!
 //! On SQLite these live in memory (one instance). On PostgreSQL the same limits are counted in
-//! the database ([`shared`]), so several instances allow what one allows. The per-account
+//! the database (`shared.rs`), so several instances allow what one allows. The per-account
 //! limits (reset mails, failed logins per account) are in the database on both backends.
 
 mod shared;
@@ -208,7 +208,7 @@ enum Failures {
 
 /// The limits of the HTTP API that answer `429`: per client network, and one global limit for
 /// number codes. In memory on SQLite (one instance); in the database on PostgreSQL, so that N
-/// instances allow what one allows and a restart forgets nothing (see [`shared`]).
+/// instances allow what one allows and a restart forgets nothing (see `shared.rs`).
 #[derive(Debug)]
 pub struct IpLimits {
     reset_requests: Option<Limit>,

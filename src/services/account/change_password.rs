@@ -2,10 +2,10 @@
 //! page).
 //!
 //! The change needs the current password and is limited per account (a unit reserved before
-//! the current password is verified, like login: [`limits`](super::limits)). It is conditional
+//! the current password is verified, like login: [`limits`]). It is conditional
 //! on the password stamp the current password was verified under, so of concurrent changes
 //! exactly one wins and the others are told their current password is wrong. The winner
-//! revokes every other credential of the account ([`sessions`](super::sessions)) and moves the
+//! revokes every other credential of the account ([`sessions`]) and moves the
 //! calling token to the new stamp, in one transaction with the "password changed" notice.
 
 use secrecy::SecretString;

@@ -5,7 +5,7 @@
 //!   (against a dummy hash when the account is unknown or has no password), one write to the
 //!   failure counter. An inactive account fails like a wrong password. Failures are counted per
 //!   client IP (in memory, [`ip_limits`](crate::services::ip_limits)) and per account and IP (in
-//!   the database, so across instances, [`limits`](super::limits)). The account counter's key is
+//!   the database, so across instances, [`limits`]). The account counter's key is
 //!   the account when the typed name resolves to one, however it was spelled, else the canonical
 //!   form of what was typed, so an unknown name is limited across its spellings exactly like a
 //!   known one ([`failure_key`]). Each limit is *reserved* before the password is verified and
