@@ -16,11 +16,11 @@ use std::time::{Duration, Instant};
 use diesel::{Connection, PgConnection, RunQueryDsl};
 use latchkey::config::{Config, DatabaseUrl};
 use latchkey::db::{migrations, Db};
-use latchkey::email::worker::{PoolSetup, WorkerPool};
 use latchkey::email::{Composer, Transport};
 use latchkey::secrets::{DerivedKeys, SecretKey};
-use latchkey::services::delivery::{Delivery, RetryPolicy};
 use latchkey::services::outbox::{self, NewEmail, Outbox, KIND_PASSWORD_CHANGED};
+use latchkey::workers::delivery::{Delivery, RetryPolicy};
+use latchkey::workers::{PoolSetup, WorkerPool};
 
 const WORKERS: u32 = 4;
 
@@ -121,7 +121,11 @@ fn drain(url: &DatabaseUrl, count: usize) -> (usize, Duration) {
     while sink.count() < count {
         std::thread::sleep(Duration::from_millis(2));
     }
-    while outbox::status(&db).unwrap().counts["sent"] < count as i64 {
+    while latchkey::services::outbox_admin::status(&db)
+        .unwrap()
+        .counts["sent"]
+        < count as i64
+    {
         std::thread::sleep(Duration::from_millis(2));
     }
     let elapsed = started.elapsed();

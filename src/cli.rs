@@ -12,16 +12,12 @@ use anyhow::Context;
 use clap::{Parser, Subcommand};
 use secrecy::SecretString;
 
+use crate::composition::Core;
 use crate::config::{Config, LogConfig};
 use crate::db::{migrations, Db};
-use crate::domain::{reset_token, MAX_PASSWORD_BYTES};
-use crate::email::Composer;
-use crate::passwords::PasswordHasher;
-use crate::secrets::{self, DerivedKeys};
-use crate::services::outbox::Outbox;
-use crate::services::password_reset::ResetService;
-use crate::services::reset_hooks::DefaultResetHooks;
-use crate::startup::{reset_settings, Application};
+use crate::domain::MAX_PASSWORD_BYTES;
+use crate::services::reset::ResetService;
+use crate::startup::Application;
 
 /// Latchkey: log in, log out, change password and reset-by-email, as one service.
 #[derive(Debug, Parser)]
@@ -139,20 +135,8 @@ fn connect(config: &Config) -> anyhow::Result<Db> {
 
 /// The reset use cases for a one-shot command (needs the secret key: tokens are keyed by it,
 /// and queued mail is sealed with it).
-fn reset_service(config: &Config, db: Db) -> anyhow::Result<ResetService> {
-    let secret = secrets::resolve(config.secret_key.as_ref(), &config.database_url)?;
-    let keys = DerivedKeys::with_fallbacks(&secret, &config.secret_key_fallbacks);
-    let composer = Composer::new(&config.email.from)
-        .map_err(|err| anyhow::anyhow!("invalid LATCHKEY_EMAIL_FROM: {err}"))?;
-    Ok(ResetService::new(
-        db,
-        Arc::new(PasswordHasher::with_permits(config.passwords.argon2, 1)?),
-        keys.reset_tokens.clone(),
-        reset_token::from_config(config.reset.token_generator),
-        Arc::new(DefaultResetHooks),
-        Outbox::new(composer, keys.outbox_bodies.clone()).for_product(&config.product.product_name),
-        reset_settings(config, &keys),
-    ))
+fn reset_service(config: &Config, db: Db) -> anyhow::Result<Arc<ResetService>> {
+    Ok(Core::for_command(config, db)?.reset)
 }
 
 /// Reads a password from standard input: everything up to EOF, minus one trailing line break.

@@ -71,6 +71,8 @@ mod proxies;
 mod sections;
 pub mod values;
 
+/// Parsed here from `LATCHKEY_TOKEN_GENERATOR…`; defined beside the generators it selects.
+pub use crate::domain::reset_token::TokenGeneratorConfig;
 pub use database_url::DatabaseUrl;
 pub use languages::LanguageConfig;
 pub use limits::RateLimits;
@@ -79,7 +81,7 @@ pub use product::{origin_of, ProductConfig};
 pub use proxies::TrustedProxies;
 pub use sections::{
     AccountBinding, Argon2Cost, EmailBackend, EmailConfig, LogConfig, LogFormat, LookupField,
-    PasswordPolicy, ResetConfig, TokenGeneratorConfig,
+    PasswordPolicy, ResetConfig,
 };
 
 use std::cell::RefCell;

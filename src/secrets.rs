@@ -23,7 +23,17 @@ use base64::Engine;
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
-use crate::config::DatabaseUrl;
+/// `N` bytes from the operating system's CSPRNG (used for every token, salt and key).
+pub fn random_bytes<const N: usize>() -> [u8; N] {
+    use rand::TryRngCore;
+    let mut bytes = [0u8; N];
+    // The OS generator only fails when the kernel cannot supply entropy at all; continuing
+    // with predictable tokens would be worse than stopping.
+    if let Err(err) = rand::rngs::OsRng.try_fill_bytes(&mut bytes) {
+        panic!("the operating system's random number generator failed: {err}");
+    }
+    bytes
+}
 
 /// Minimum decoded length of the secret key.
 pub const MIN_SECRET_BYTES: usize = 64;
@@ -60,7 +70,7 @@ impl SecretKey {
 
     /// A fresh 64-byte key from the OS CSPRNG.
     pub fn generate() -> Self {
-        Self(crate::domain::random_bytes::<64>().to_vec())
+        Self(random_bytes::<64>().to_vec())
     }
 
     fn to_base64(&self) -> String {
@@ -96,12 +106,12 @@ pub enum SecretKeyError {
 /// The configured key, or (SQLite only) the one stored beside the database, created on first use.
 pub fn resolve(
     configured: Option<&SecretKey>,
-    database: &DatabaseUrl,
+    sqlite_dir: Option<&Path>,
 ) -> Result<SecretKey, SecretKeyError> {
     if let Some(key) = configured {
         return Ok(key.clone());
     }
-    let dir = database.sqlite_dir().ok_or(SecretKeyError::Required)?;
+    let dir = sqlite_dir.ok_or(SecretKeyError::Required)?;
     load_or_create(&dir.join(SECRET_FILE_NAME))
 }
 
@@ -266,9 +276,8 @@ mod tests {
     #[test]
     fn the_generated_file_is_private_and_reused() {
         let dir = tempfile::tempdir().unwrap();
-        let url = DatabaseUrl::Sqlite(dir.path().join("app.db"));
-        let first = resolve(None, &url).unwrap();
-        let second = resolve(None, &url).unwrap();
+        let first = resolve(None, Some(dir.path())).unwrap();
+        let second = resolve(None, Some(dir.path())).unwrap();
         assert_eq!(first, second);
         #[cfg(unix)]
         {
@@ -283,7 +292,6 @@ mod tests {
 
     #[test]
     fn postgres_requires_a_configured_key() {
-        let url = DatabaseUrl::Postgres("postgres://localhost/db".into());
-        assert!(matches!(resolve(None, &url), Err(SecretKeyError::Required)));
+        assert!(matches!(resolve(None, None), Err(SecretKeyError::Required)));
     }
 }

@@ -1,24 +1,25 @@
 //! Use cases: plain synchronous Rust called by HTTP handlers (on blocking threads), the CLI and
-//! the email workers alike, so a rule is written once for every face of Latchkey.
+//! the workers alike, so a rule is written once for every face of Latchkey. One file or folder
+//! per use case:
+//!
+//! * [`account`]: the signed-in account (`login`, `sessions`, `change_password`, `devices`).
+//! * [`reset`]: reset by emailed token (`request`, `resolve`, `token`, `confirm`, `hooks`,
+//!   `wasnt_me`).
+//! * [`account_admin`], [`admin_tokens`], [`outbox_admin`]: the administrator's commands.
+//! * [`ip_limits`]: the per-IP limits every edge applies before a use case runs.
+//! * [`outbox`] (a leaf everyone enqueues into), [`notices`], [`audit`], [`webhooks`],
+//!   [`health`]: what the use cases share.
 
-pub mod accounts;
+pub mod account;
+pub mod account_admin;
+pub mod admin_tokens;
 pub mod audit;
-pub mod credentials;
-pub mod delivery;
-pub mod devices;
 pub mod health;
-pub mod import;
-pub mod maintenance;
+pub mod ip_limits;
 pub mod notices;
 pub mod outbox;
-pub mod password_reset;
-pub mod request_queue;
-pub mod reset_hooks;
-pub mod reset_requests;
-pub mod throttle;
-pub mod user_admin;
-pub mod users;
-pub mod wasnt_me;
+pub mod outbox_admin;
+pub mod reset;
 pub mod webhooks;
 
 use std::net::IpAddr;

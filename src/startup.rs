@@ -12,24 +12,19 @@ use actix_web::dev::Server;
 use actix_web::{web, App, HttpServer};
 use anyhow::Context;
 
+use crate::composition::{self, Core};
 use crate::config::Config;
 use crate::db::{migrations, Db};
-use crate::domain::reset_token;
-use crate::domain::PasswordRules;
-use crate::email::worker::{PoolSetup, WorkerPool};
-use crate::email::{Composer, Transport};
+use crate::email::Transport;
 use crate::http::{self, AppState};
 use crate::metrics::Metrics;
 use crate::passwords::PasswordHasher;
-use crate::secrets::{self, DerivedKeys};
-use crate::services::accounts::{AccountService, AccountSettings};
-use crate::services::delivery::{Delivery, RetryPolicy, LEASE_MARGIN};
-use crate::services::notices::Notices;
-use crate::services::outbox::Outbox;
-use crate::services::password_reset::{ResetService, ResetSettings};
-use crate::services::reset_hooks::{DefaultResetHooks, ResetHooks};
-use crate::services::throttle::IpLimits;
+use crate::services::ip_limits::IpLimits;
+use crate::services::reset::hooks::{DefaultResetHooks, ResetHooks};
 use crate::services::webhooks::{Publisher, WebhookSender};
+use crate::workers::delivery::{Delivery, RetryPolicy, LEASE_MARGIN};
+use crate::workers::resolver::Resolver;
+use crate::workers::{PoolSetup, WorkerPool};
 
 /// How long in-flight requests get to finish after SIGINT/SIGTERM.
 const SHUTDOWN_GRACE_SECS: u64 = 30;
@@ -57,14 +52,14 @@ impl Application {
     }
 
     /// Like [`Application::build`], with your own reset hooks (see
-    /// [`ResetHooks`](crate::services::reset_hooks::ResetHooks)).
+    /// [`ResetHooks`]).
     pub async fn build_with_hooks(
         config: Config,
         migrate: bool,
         hooks: Arc<dyn ResetHooks>,
     ) -> anyhow::Result<Self> {
         warn_about_weak_settings(&config);
-        let secret = secrets::resolve(config.secret_key.as_ref(), &config.database_url)?;
+        let secret = composition::secret_key(&config)?;
         let db = {
             let url = config.database_url.clone();
             let size = config.db_pool_size;
@@ -79,29 +74,21 @@ impl Application {
             })
             .await??
         };
-        let composer = Composer::new(&config.email.from)
-            .map_err(|err| anyhow::anyhow!("invalid LATCHKEY_EMAIL_FROM: {err}"))?;
-        let keys = Arc::new(DerivedKeys::with_fallbacks(
-            &secret,
-            &config.secret_key_fallbacks,
-        ));
-        let outbox = Outbox::new(composer.clone(), keys.outbox_bodies.clone())
-            .for_product(&config.product.product_name);
         let metrics = Arc::new(Metrics::new());
         let hasher = Arc::new(
             PasswordHasher::new(config.passwords.argon2)?
                 .with_hash_histogram(metrics.hash_seconds.clone()),
         );
-        crate::services::import::calibrate_login_timing(&db, hasher.clone());
-        let reset = Arc::new(ResetService::new(
-            db.clone(),
-            hasher.clone(),
-            keys.reset_tokens.clone(),
-            reset_token::from_config(config.reset.token_generator),
-            hooks,
-            outbox.clone(),
-            reset_settings(&config, &keys),
-        ));
+        crate::services::account_admin::import::calibrate_login_timing(&db, hasher.clone());
+        let Core {
+            db,
+            keys,
+            composer,
+            outbox,
+            hasher,
+            reset,
+            accounts,
+        } = Core::assemble(&config, &secret, db, hasher, hooks)?;
         let delivery = Arc::new(
             Delivery::new(
                 db.background(),
@@ -130,7 +117,7 @@ impl Application {
             },
         );
         let workers = WorkerPool::start(PoolSetup {
-            resolver: Some(reset.clone()),
+            resolver: Some(Arc::new(Resolver::new(reset.clone()))),
             publisher: Some(Arc::new(publisher)),
             delivery,
             db: db.clone(),
@@ -140,13 +127,6 @@ impl Application {
             workers: config.email.workers,
             poll_interval: config.email.poll_interval,
         })?;
-        let accounts = Arc::new(AccountService::new(
-            db.clone(),
-            hasher.clone(),
-            keys.api_tokens.clone(),
-            outbox.clone(),
-            account_settings(&config, &keys),
-        ));
         let limits = Arc::new(ip_limits(&config, &db).counted_in(metrics.clone()));
         let state = AppState {
             db,
@@ -265,15 +245,6 @@ impl Application {
     }
 }
 
-/// The "password changed" notices of the configuration, under the keys of `keys`.
-pub fn notices(config: &Config, keys: &DerivedKeys) -> Notices {
-    Notices::new(
-        keys.wasnt_me_tokens.clone(),
-        config.notices.wasnt_me_ttl,
-        config.public_url.clone(),
-    )
-}
-
 /// The limits that answer `429`: in memory on SQLite, in the database on PostgreSQL (shared by
 /// every instance of the deployment).
 fn ip_limits(config: &Config, db: &Db) -> IpLimits {
@@ -343,44 +314,6 @@ async fn stop_signal() -> Stop {
     {
         let _ = tokio::signal::ctrl_c().await;
         Stop::Now
-    }
-}
-
-/// The reset service's view of the configuration.
-pub fn reset_settings(config: &Config, keys: &DerivedKeys) -> ResetSettings {
-    ResetSettings {
-        token_ttl: config.reset.token_ttl,
-        lookup_field: config.reset.lookup_field,
-        require_usable_password: config.reset.require_usable_password,
-        no_information_leakage: config.reset.no_information_leakage,
-        rules: PasswordRules {
-            min_length: config.passwords.min_length,
-        },
-        public_url: config.public_url.clone(),
-        reset_url: config.product.reset_url.clone(),
-        mails_per_account: config.limits.reset_mails_per_account,
-        account_binding: config.reset.account_binding,
-        notices: notices(config, keys),
-        reset_delivery: config.notices.reset_delivery,
-        webhook_url: config
-            .notices
-            .webhook
-            .as_ref()
-            .map(|webhook| webhook.url.clone()),
-    }
-}
-
-/// The account service's view of the configuration.
-pub fn account_settings(config: &Config, keys: &DerivedKeys) -> AccountSettings {
-    AccountSettings {
-        api_token_ttl: config.api_token_ttl,
-        rules: PasswordRules {
-            min_length: config.passwords.min_length,
-        },
-        public_url: config.public_url.clone(),
-        notices: notices(config, keys),
-        login_failures_per_account_ip: config.limits.login_failures_per_account_ip,
-        password_changes_per_account: config.limits.password_changes_per_account,
     }
 }
 

@@ -9,7 +9,7 @@ use serde_json::json;
 use super::{connect, reset_service, ExitStatus};
 use crate::config::Config;
 use crate::db::outbox::OutboxListing;
-use crate::services::outbox::{self, RetryContext};
+use crate::services::outbox_admin::{self as outbox, RetryContext};
 
 /// `outbox status` exits with this when a message is dead, for cron jobs and health checks.
 pub const DEAD_EXIT_CODE: u8 = 3;

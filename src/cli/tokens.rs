@@ -4,7 +4,7 @@ use clap::Subcommand;
 
 use super::{connect, reset_service};
 use crate::config::Config;
-use crate::services::maintenance;
+use crate::services::admin_tokens;
 
 /// Reset and API tokens.
 #[derive(Debug, Subcommand)]
@@ -40,7 +40,7 @@ pub(super) fn run(command: TokensCommand, config: &Config) -> anyhow::Result<()>
             }
         }
         TokensCommand::Purge => {
-            let report = maintenance::purge_expired(
+            let report = admin_tokens::purge_expired(
                 &db,
                 config.session_ttl,
                 config.notices.audit_retention,

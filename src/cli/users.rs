@@ -11,7 +11,7 @@ use super::{connect, read_password_stdin};
 use crate::config::Config;
 use crate::domain::{EmailAddress, PasswordRules, Username};
 use crate::passwords::PasswordHasher;
-use crate::services::users::{self, NewAccount};
+use crate::services::account_admin::{self as users, NewAccount};
 
 /// Account administration.
 #[derive(Debug, Subcommand)]

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use super::values;
-use super::{ConfigError, Vars};
+use super::{ConfigError, TokenGeneratorConfig, Vars};
 
 /// The password-reset settings (django-rest-passwordreset's, under `LATCHKEY_` names).
 #[derive(Debug, Clone)]
@@ -46,25 +46,6 @@ pub enum LookupField {
     Email,
     /// Username: exact spelling first, else ignoring case and compatibility forms.
     Username,
-}
-
-/// Which built-in token generator to use, and its bounds.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TokenGeneratorConfig {
-    /// Lowercase hex, length drawn from `min_length..=max_length`.
-    String {
-        /// Shortest token.
-        min_length: usize,
-        /// Longest token.
-        max_length: usize,
-    },
-    /// A decimal number from `min..=max`.
-    Number {
-        /// Smallest value.
-        min: u64,
-        /// Largest value.
-        max: u64,
-    },
 }
 
 impl ResetConfig {

@@ -9,7 +9,7 @@ use super::DbConnection;
 /// A request to resolve.
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = reset_requests)]
-pub struct ResetRequest {
+pub struct ResetRequestRow {
     /// Primary key.
     pub id: i64,
     /// Canonical email key or exact username.
@@ -61,17 +61,17 @@ impl NewResetRequest<'_> {
 /// Takes up to `limit` of the oldest requests out of the table (call inside a write
 /// transaction: they come back if it rolls back). On PostgreSQL rows locked by another
 /// instance are skipped.
-pub fn take_batch(conn: &mut DbConnection, limit: i64) -> QueryResult<Vec<ResetRequest>> {
+pub fn take_batch(conn: &mut DbConnection, limit: i64) -> QueryResult<Vec<ResetRequestRow>> {
     let oldest = reset_requests::table
         .order(reset_requests::id.asc())
         .limit(limit);
-    let batch: Vec<ResetRequest> = match conn {
+    let batch: Vec<ResetRequestRow> = match conn {
         DbConnection::Postgres(pg) => oldest
-            .select(ResetRequest::as_select())
+            .select(ResetRequestRow::as_select())
             .for_update()
             .skip_locked()
             .load(pg)?,
-        DbConnection::Sqlite(_) => oldest.select(ResetRequest::as_select()).load(conn)?,
+        DbConnection::Sqlite(_) => oldest.select(ResetRequestRow::as_select()).load(conn)?,
     };
     let ids: Vec<i64> = batch.iter().map(|request| request.id).collect();
     diesel::delete(reset_requests::table.filter(reset_requests::id.eq_any(&ids))).execute(conn)?;

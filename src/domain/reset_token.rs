@@ -5,8 +5,6 @@
 use rand::rngs::OsRng;
 use rand::{Rng, TryRngCore};
 
-use crate::config::TokenGeneratorConfig;
-
 /// Longest token accepted anywhere; longer input is refused before any look-up.
 pub const MAX_TOKEN_LENGTH: usize = 128;
 
@@ -95,6 +93,25 @@ impl TokenGenerator for RandomNumberTokenGenerator {
                 .parse::<u64>()
                 .is_ok_and(|n| (self.min..=self.max).contains(&n))
     }
+}
+
+/// Which built-in token generator to use, and its bounds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokenGeneratorConfig {
+    /// Lowercase hex, length drawn from `min_length..=max_length`.
+    String {
+        /// Shortest token.
+        min_length: usize,
+        /// Longest token.
+        max_length: usize,
+    },
+    /// A decimal number from `min..=max`.
+    Number {
+        /// Smallest value.
+        min: u64,
+        /// Largest value.
+        max: u64,
+    },
 }
 
 /// The built-in generator the configuration names.

@@ -6,7 +6,7 @@ use actix_web::{dev::Payload, web, FromRequest, HttpRequest};
 use futures_util::future::LocalBoxFuture;
 
 use super::{blocking, ApiError, AppState};
-use crate::services::accounts::{AuthError, Authenticated};
+use crate::services::account::login::{AuthError, Authenticated};
 
 /// The account behind a valid bearer token.
 #[derive(Debug)]
@@ -38,7 +38,7 @@ impl FromRequest for Bearer {
             match blocking::run(move || accounts.authenticate(&token)).await? {
                 Ok(authenticated) => Ok(Self(authenticated)),
                 Err(AuthError::Invalid) => Err(ApiError::Unauthorized("Invalid token.".to_owned())),
-                Err(AuthError::Database(err)) => Err(err.into()),
+                Err(AuthError::Failed(err)) => Err(err.into()),
             }
         })
     }

@@ -11,6 +11,7 @@ use actix_web::{HttpResponse, ResponseError};
 use serde_json::json;
 
 use crate::db::DbError;
+use crate::error::Failure;
 
 /// Per-field error messages, in a stable order.
 pub type FieldErrors = BTreeMap<String, Vec<String>>;
@@ -65,17 +66,17 @@ impl ApiError {
     }
 }
 
-impl From<crate::services::throttle::Throttled> for ApiError {
-    fn from(throttled: crate::services::throttle::Throttled) -> Self {
+impl From<crate::services::ip_limits::RetryAfter> for ApiError {
+    fn from(throttled: crate::services::ip_limits::RetryAfter) -> Self {
         Self::Throttled {
             retry_after: throttled.retry_after_secs(),
         }
     }
 }
 
-impl From<crate::services::throttle::LimitError> for ApiError {
-    fn from(err: crate::services::throttle::LimitError) -> Self {
-        use crate::services::throttle::LimitError;
+impl From<crate::services::ip_limits::LimitError> for ApiError {
+    fn from(err: crate::services::ip_limits::LimitError) -> Self {
+        use crate::services::ip_limits::LimitError;
         match err {
             LimitError::Throttled(throttled) => throttled.into(),
             LimitError::Database(err) => err.into(),
@@ -83,9 +84,21 @@ impl From<crate::services::throttle::LimitError> for ApiError {
     }
 }
 
+/// The one mapping of a use case's catch-all: 503 for the database or a saturated service,
+/// 500 for anything unexpected, each with its cause logged.
+impl From<Failure> for ApiError {
+    fn from(err: Failure) -> Self {
+        match err {
+            Failure::Unavailable(err) => Self::unavailable(&err),
+            Failure::Busy => Self::unavailable(&Failure::Busy),
+            Failure::Unexpected(err) => Self::internal(err.as_ref()),
+        }
+    }
+}
+
 impl From<DbError> for ApiError {
     fn from(err: DbError) -> Self {
-        Self::unavailable(&err)
+        Failure::from(err).into()
     }
 }
 

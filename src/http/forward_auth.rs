@@ -27,7 +27,7 @@ use super::pages::session::session_account;
 use super::{blocking, AppState};
 use crate::config::{origin_of, Config};
 use crate::db::users::User;
-use crate::services::accounts::AuthError;
+use crate::services::account::login::AuthError;
 
 /// The identity headers a logged-in answer carries.
 pub const USER_ID: &str = "x-latchkey-user-id";
@@ -77,7 +77,7 @@ async fn bearer_user(state: &AppState, value: &HeaderValue) -> Verdict {
     match blocking::run(move || accounts.authenticate(&token)).await {
         Ok(Ok(authenticated)) => Verdict::User(authenticated.user),
         Ok(Err(AuthError::Invalid)) => Verdict::Nobody,
-        Ok(Err(AuthError::Database(_))) | Err(_) => Verdict::Unavailable,
+        Ok(Err(AuthError::Failed(_))) | Err(_) => Verdict::Unavailable,
     }
 }
 

@@ -63,7 +63,7 @@ pub async fn scrape(scrape: web::Data<Scrape>) -> HttpResponse {
     metrics
         .hash_queue
         .set(i64::try_from(scrape.hasher.queue_len()).unwrap_or(i64::MAX));
-    let refreshed = blocking::run(move || services::outbox::status(&db)).await;
+    let refreshed = blocking::run(move || services::outbox_admin::status(&db)).await;
     match refreshed {
         Ok(Ok(status)) => {
             for (state, count) in &status.counts {

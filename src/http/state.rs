@@ -8,10 +8,10 @@ use crate::db::Db;
 use crate::metrics::Metrics;
 use crate::passwords::PasswordHasher;
 use crate::secrets::DerivedKeys;
-use crate::services::accounts::AccountService;
+use crate::services::account::AccountService;
+use crate::services::ip_limits::IpLimits;
 use crate::services::outbox::Outbox;
-use crate::services::password_reset::ResetService;
-use crate::services::throttle::IpLimits;
+use crate::services::reset::ResetService;
 
 /// Shared application state, cheap to clone (everything is behind `Arc`s).
 #[derive(Clone, Debug)]

@@ -69,7 +69,7 @@ impl Sealer {
     /// `v1.` + URL-safe base64 of nonce ‖ ciphertext ‖ tag; a new nonce every call, so sealing
     /// the same text twice gives different results.
     pub fn seal(&self, plaintext: &str) -> String {
-        let nonce = crate::domain::random_bytes::<NONCE_BYTES>();
+        let nonce = super::random_bytes::<NONCE_BYTES>();
         // Encryption fails only past XChaCha20's 256 GiB message limit.
         let sealed = self
             .cipher

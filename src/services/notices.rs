@@ -1,5 +1,5 @@
-//! The "your password was changed" notice and its "This wasn't me" link (queued by
-//! [`Outbox::queue_password_changed`](crate::services::outbox::Outbox::queue_password_changed)).
+//! The "your password was changed" notice and its "This wasn't me" link, queued into the
+//! outbox by [`Notices::queue_password_changed`].
 //!
 //! Every notice carries a fresh single-use token of its own (32 random bytes, hex), stored only
 //! as its HMAC under a purpose key of its own, valid `LATCHKEY_WASNT_ME_TTL`. The token is made
@@ -17,7 +17,9 @@ use crate::db::{self, DbConnection};
 use crate::domain::random_bytes;
 use crate::email::templates::PasswordChangedMail;
 use crate::email::{HeaderInjection, RenderedEmail};
+use crate::error::Failure;
 use crate::secrets::TokenHasher;
+use crate::services::outbox::{EnqueueError, NewEmail, Outbox, KIND_PASSWORD_CHANGED};
 use crate::services::ClientInfo;
 
 /// Random bytes in a "This wasn't me" token (hex-encoded: 64 characters).
@@ -35,6 +37,25 @@ pub enum NoticeError {
     /// A header value was refused.
     #[error(transparent)]
     Header(#[from] HeaderInjection),
+}
+
+impl From<EnqueueError> for NoticeError {
+    fn from(err: EnqueueError) -> Self {
+        match err {
+            EnqueueError::Database(err) => Self::Database(err),
+            EnqueueError::Header(err) => Self::Header(err),
+        }
+    }
+}
+
+/// A statement failure is the database's; a template or a header is a bug.
+impl From<NoticeError> for Failure {
+    fn from(err: NoticeError) -> Self {
+        match err {
+            NoticeError::Database(err) => err.into(),
+            err => Self::Unexpected(err.into()),
+        }
+    }
 }
 
 /// Issues "This wasn't me" tokens and renders the notices that carry them.
@@ -101,5 +122,30 @@ impl Notices {
             wasnt_me_lifetime: self.ttl,
         }
         .render())
+    }
+
+    /// Queues the "your password was changed" notice, with its fresh "This wasn't me" link, to
+    /// the account's stored address (in the caller's transaction; [`Outbox::notify`] after the
+    /// commit).
+    pub fn queue_password_changed(
+        &self,
+        conn: &mut DbConnection,
+        outbox: &Outbox,
+        user: &User,
+        changed_at: NaiveDateTime,
+        client: Option<&ClientInfo>,
+    ) -> Result<i64, NoticeError> {
+        let content =
+            self.password_changed_email(conn, outbox.product(), user, changed_at, client)??;
+        Ok(outbox.enqueue(
+            conn,
+            &NewEmail {
+                kind: KIND_PASSWORD_CHANGED,
+                user_id: Some(user.id),
+                recipient: &user.email,
+                content: &content,
+                expires_at: None,
+            },
+        )?)
     }
 }

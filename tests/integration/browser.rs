@@ -334,7 +334,7 @@ async fn journey(screen: Screen) {
         .await;
     assert_eq!(
         page.text("#confirm_password-errors").await,
-        latchkey::services::accounts::PASSWORD_MISMATCH
+        latchkey::services::account::change_password::PASSWORD_MISMATCH
     );
     page.snap("reset-password-error").await;
     page.fill("password", NEW_PASSWORD).await;

@@ -221,7 +221,7 @@ async fn find_user(app: &crate::helpers::TestApp, username: &str) -> latchkey::d
 
 async fn list(app: &crate::helpers::TestApp) -> Vec<latchkey::db::users::User> {
     let db = app.state.db.clone();
-    tokio::task::spawn_blocking(move || latchkey::services::users::list_users(&db).unwrap())
+    tokio::task::spawn_blocking(move || latchkey::services::account_admin::list_users(&db).unwrap())
         .await
         .unwrap()
 }

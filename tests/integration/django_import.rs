@@ -39,7 +39,7 @@ async fn user(app: &TestApp, username: &str) -> Option<latchkey::db::users::User
 
 async fn user_count(app: &TestApp) -> usize {
     app.blocking(|state| {
-        latchkey::services::users::list_users(&state.db)
+        latchkey::services::account_admin::list_users(&state.db)
             .unwrap()
             .len()
     })

@@ -32,7 +32,7 @@ pub async fn app_with_mail(backend: Backend, extra: &[(&str, &str)]) -> (TestApp
 pub async fn seed(app: &TestApp) {
     app.blocking(|state| {
         use latchkey::domain::{EmailAddress, PasswordRules, Username};
-        use latchkey::services::users::{create_user, set_active, NewAccount};
+        use latchkey::services::account_admin::{create_user, set_active, NewAccount};
         let accounts = [
             ("alice", Some(ALICE_PASSWORD)),
             ("bob", Some("bob's horse battery staple")),

@@ -345,11 +345,11 @@ impl TestApp {
     pub async fn create_user(&self, username: &str, email: &str) -> latchkey::db::users::User {
         let (username, email) = (username.to_owned(), email.to_owned());
         self.blocking(move |state| {
-            latchkey::services::users::create_user(
+            latchkey::services::account_admin::create_user(
                 &state.db,
                 &state.hasher,
                 latchkey::domain::PasswordRules { min_length: 12 },
-                latchkey::services::users::NewAccount {
+                latchkey::services::account_admin::NewAccount {
                     username: latchkey::domain::Username::parse(&username).unwrap(),
                     email: latchkey::domain::EmailAddress::parse(&email).unwrap(),
                     password: None,

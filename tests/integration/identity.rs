@@ -55,7 +55,7 @@ fn create_with_password(app: &TestApp, username: &str, email: &str, password: &s
 
 async fn user_count(app: &TestApp) -> usize {
     app.blocking(|state| {
-        latchkey::services::users::list_users(&state.db)
+        latchkey::services::account_admin::list_users(&state.db)
             .unwrap()
             .len()
     })

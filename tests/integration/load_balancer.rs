@@ -88,11 +88,11 @@ async fn three_instances_behind_nginx_are_one_deployment() {
     admin
         .blocking(|state| {
             for i in 0..USERS + 300 {
-                latchkey::services::users::create_user(
+                latchkey::services::account_admin::create_user(
                     &state.db,
                     &state.hasher,
                     latchkey::domain::PasswordRules { min_length: 12 },
-                    latchkey::services::users::NewAccount {
+                    latchkey::services::account_admin::NewAccount {
                         username: latchkey::domain::Username::parse(&format!("user{i}")).unwrap(),
                         email: latchkey::domain::EmailAddress::parse(&format!(
                             "user{i}@example.com"

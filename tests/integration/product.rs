@@ -183,12 +183,16 @@ async fn forward_auth_answers_for_a_session_or_a_bearer_token(backend: Backend) 
     // Reading the session changes nothing else: an inactive account is refused, and the same
     // session is good again once the account is active.
     let rows = session_rows(&app).await;
-    app.blocking(|state| latchkey::services::users::set_active(&state.db, "alice", false).unwrap())
-        .await;
+    app.blocking(|state| {
+        latchkey::services::account_admin::set_active(&state.db, "alice", false).unwrap()
+    })
+    .await;
     assert_refused(&browser.verify("", &[]).await);
     assert_eq!(session_rows(&app).await, rows);
-    app.blocking(|state| latchkey::services::users::set_active(&state.db, "alice", true).unwrap())
-        .await;
+    app.blocking(|state| {
+        latchkey::services::account_admin::set_active(&state.db, "alice", true).unwrap()
+    })
+    .await;
     assert_alice(&browser.verify("", &[]).await, alice);
 
     // A bearer token instead of the cookie; a bad one is refused even beside a good cookie.
@@ -217,7 +221,7 @@ async fn forward_auth_answers_for_a_session_or_a_bearer_token(backend: Backend) 
     // Identity headers carry the stored values byte for byte, non-ASCII included.
     app.blocking(|state| {
         use latchkey::domain::{EmailAddress, PasswordRules, Username};
-        use latchkey::services::users::{create_user, NewAccount};
+        use latchkey::services::account_admin::{create_user, NewAccount};
         let account = NewAccount {
             username: Username::parse("Zoë").unwrap(),
             email: EmailAddress::parse("zoe@exämple.com").unwrap(),

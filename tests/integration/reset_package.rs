@@ -334,7 +334,7 @@ async fn confirm_weak_password_returns_400_without_deleting_token(backend: Backe
 /// The package's signals are the `ResetHooks` trait: created on request, before and after on
 /// confirm (before even when the password is then rejected).
 async fn signals_fire_in_order(backend: Backend) {
-    use latchkey::services::reset_hooks::{
+    use latchkey::services::reset::hooks::{
         send_reset_email, HookError, PasswordReset, ResetHooks, TokenCreated,
     };
 

@@ -5,8 +5,8 @@
 use base64::Engine;
 use diesel::prelude::*;
 use latchkey::db::outbox::{DEAD, PENDING, SENT};
-use latchkey::services::delivery::UNSEALABLE_ERROR;
 use latchkey::services::outbox::open_body;
+use latchkey::workers::delivery::UNSEALABLE_ERROR;
 
 use crate::fixtures::{app_with_mail, mailed_token, reset_link, seed, WAIT};
 use crate::helpers::{spawn_app_with, stdout, Backend, TestApp};

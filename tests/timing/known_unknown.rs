@@ -38,11 +38,11 @@ async fn known_and_unknown_reset_requests_take_the_same_time_with_workers_runnin
     let accounts = PAIRS * ROUNDS * 2;
     app.blocking(move |state| {
         for index in 0..accounts {
-            latchkey::services::users::create_user(
+            latchkey::services::account_admin::create_user(
                 &state.db,
                 &state.hasher,
                 latchkey::domain::PasswordRules { min_length: 12 },
-                latchkey::services::users::NewAccount {
+                latchkey::services::account_admin::NewAccount {
                     username: latchkey::domain::Username::parse(&format!("user{index}")).unwrap(),
                     email: latchkey::domain::EmailAddress::parse(&format!(
                         "user{index}@example.com"

@@ -4,17 +4,14 @@ use std::io::{BufRead, IsTerminal, Write};
 
 use crate::config::Config;
 use crate::domain::{EmailAddress, Username};
-use crate::email::Composer;
-use crate::secrets::{self, DerivedKeys};
-use crate::services::outbox::Outbox;
-use crate::services::user_admin;
+use crate::services::account_admin::edit;
 
 fn time(at: chrono::NaiveDateTime) -> String {
     at.format("%Y-%m-%dT%H:%M:%SZ").to_string()
 }
 
 pub(super) fn show(config: &Config, username: &str) -> anyhow::Result<()> {
-    let details = user_admin::show(&crate::cli::connect(config)?, username)?;
+    let details = edit::show(&crate::cli::connect(config)?, username)?;
     let user = &details.user;
     let password = match user.password_hash.as_deref() {
         None => "none".to_owned(),
@@ -57,20 +54,15 @@ pub(super) fn set_email(config: &Config, username: &str, email: &str) -> anyhow:
     let address = EmailAddress::parse(email)
         .map_err(|_| anyhow::anyhow!("{email:?} is not a valid email address"))?;
     let db = crate::cli::connect(config)?;
-    let secret = secrets::resolve(config.secret_key.as_ref(), &config.database_url)?;
-    let keys = DerivedKeys::with_fallbacks(&secret, &config.secret_key_fallbacks);
-    let composer = Composer::new(&config.email.from)
-        .map_err(|err| anyhow::anyhow!("invalid LATCHKEY_EMAIL_FROM: {err}"))?;
-    let outbox =
-        Outbox::new(composer, keys.outbox_bodies).for_product(&config.product.product_name);
-    user_admin::set_email(&db, &outbox, username, &address)?;
+    let outbox = crate::composition::Core::for_command(config, db.clone())?.outbox;
+    edit::set_email(&db, &outbox, username, &address)?;
     println!("email of {username} changed to {address}; the old address was notified");
     Ok(())
 }
 
 pub(super) fn rename(config: &Config, username: &str, new_username: &str) -> anyhow::Result<()> {
     let new = Username::parse(new_username)?;
-    user_admin::rename(&crate::cli::connect(config)?, username, &new)?;
+    edit::rename(&crate::cli::connect(config)?, username, &new)?;
     println!("renamed {username} to {new}");
     Ok(())
 }
@@ -79,7 +71,7 @@ pub(super) fn delete(config: &Config, username: &str, yes: bool) -> anyhow::Resu
     let db = crate::cli::connect(config)?;
     if !yes {
         // An unknown name is reported before anything is asked.
-        user_admin::show(&db, username)?;
+        edit::show(&db, username)?;
         let stdin = std::io::stdin();
         if !stdin.is_terminal() {
             anyhow::bail!(
@@ -93,7 +85,7 @@ pub(super) fn delete(config: &Config, username: &str, yes: bool) -> anyhow::Resu
             anyhow::bail!("not deleted");
         }
     }
-    let id = user_admin::delete(&db, username)?;
+    let id = edit::delete(&db, username)?;
     println!("deleted {username} (id {id})");
     Ok(())
 }

@@ -11,7 +11,9 @@ use serde::de::{Deserializer as _, Error as _, SeqAccess, Visitor};
 use crate::config::Config;
 use crate::domain::{EmailAddress, PasswordRules, Username};
 use crate::passwords::PasswordHasher;
-use crate::services::import::{self, ImportRecord, ImportedPassword, Position, Progress};
+use crate::services::account_admin::import::{
+    self, ImportRecord, ImportedPassword, Position, Progress,
+};
 
 /// The input format of `users import`.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, ValueEnum)]

@@ -7,15 +7,16 @@ use secrecy::SecretString;
 use serde_json::json;
 
 use super::{schemas, Endpoint};
+use crate::error::Failure;
 use crate::http::bearer::Bearer;
 use crate::http::client::{client_info, limit_key};
 use crate::http::errors::FieldErrors;
 use crate::http::form::{read_fields, Trim};
 use crate::http::{blocking, ApiError, AppState};
-use crate::passwords::HashError;
-use crate::services::accounts::{ChangeError, LoginError, INVALID_LOGIN};
-use crate::services::credentials::Keep;
-use crate::services::devices::{Current, Device};
+use crate::services::account::change_password::ChangeError;
+use crate::services::account::devices::{Current, DeviceEntry};
+use crate::services::account::login::{LoginError, INVALID_LOGIN};
+use crate::services::account::sessions::Keep;
 
 /// The account endpoints, mounted at `/api/auth` (see [`super::catalog`]).
 pub fn endpoints() -> Vec<Endpoint> {
@@ -64,7 +65,7 @@ pub async fn login(
     let client = client_info(&req, &state.config);
     let ip = limit_key(&client);
     let attempt = match state.limits.login_attempt(ip).await {
-        Err(err @ crate::services::throttle::LimitError::Throttled(_)) => {
+        Err(err @ crate::services::ip_limits::LimitError::Throttled(_)) => {
             state.metrics.login("throttled");
             return Err(err.into());
         }
@@ -94,9 +95,8 @@ pub async fn login(
             attempt.failed();
             Err(ApiError::Unauthorized(INVALID_LOGIN.to_owned()))
         }
-        Err(LoginError::Throttled(wait)) => Err(throttled(wait)),
-        Err(LoginError::Hash(err)) => Err(hash_error(err)),
-        Err(LoginError::Database(err)) => Err(err.into()),
+        Err(LoginError::Throttled(wait)) => Err(wait.into()),
+        Err(LoginError::Failed(err)) => Err(failed(err)),
     }
 }
 
@@ -149,7 +149,7 @@ pub async fn logout_all(
 }
 
 /// A device-list entry as JSON.
-pub fn device_json(device: &Device) -> serde_json::Value {
+pub fn device_json(device: &DeviceEntry) -> serde_json::Value {
     let time = |at: chrono::NaiveDateTime| at.and_utc().to_rfc3339_opts(SecondsFormat::Secs, true);
     json!({
         "id": device.id,
@@ -340,25 +340,20 @@ pub fn change_error(err: ChangeError) -> ApiError {
             }
             ApiError::Fields(fields)
         }
-        ChangeError::Throttled(wait) => throttled(wait),
-        ChangeError::Hash(err) => hash_error(err),
-        ChangeError::Database(err) => err.into(),
+        ChangeError::Throttled(wait) => wait.into(),
+        ChangeError::Failed(err) => failed(err),
     }
 }
 
-fn throttled(wait: std::time::Duration) -> ApiError {
-    ApiError::Throttled {
-        retry_after: wait.as_secs_f64().ceil().max(1.0) as u64,
-    }
-}
-
-fn hash_error(err: HashError) -> ApiError {
+/// A saturated hasher says so on the endpoints that verify a password; anything else is the
+/// common answer.
+fn failed(err: Failure) -> ApiError {
     match err {
-        HashError::Busy => ApiError::detail(
+        Failure::Busy => ApiError::detail(
             StatusCode::SERVICE_UNAVAILABLE,
             "Too many logins at once. Please try again shortly.",
         ),
-        err => ApiError::internal(&err),
+        err => err.into(),
     }
 }
 

@@ -13,10 +13,10 @@ use crate::http::client::{client_info, limit_key};
 use crate::http::errors::FieldErrors;
 use crate::http::form::{check, read_fields, ApiForm, Trim};
 use crate::http::{blocking, ApiError, AppState};
-use crate::passwords::HashError;
-use crate::services::password_reset::{
-    ConfirmError, PresentedToken, RequestError, ResetIdentifier, TokenError,
-};
+use crate::services::reset::confirm::ConfirmError;
+use crate::services::reset::request::RequestError;
+use crate::services::reset::token::TokenError;
+use crate::services::reset::{PresentedToken, ResetIdentifier};
 
 /// The package's answer to an unknown, used or expired token.
 pub const INVALID_TOKEN: &str =
@@ -99,7 +99,7 @@ pub async fn request_reset(
 fn request_error(err: RequestError) -> ApiError {
     match err {
         RequestError::NoAccount => ApiError::field("email", NO_ACCOUNT),
-        RequestError::Database(err) => err.into(),
+        RequestError::Failed(err) => err.into(),
     }
 }
 
@@ -145,7 +145,7 @@ pub async fn validate_token(
             .json(json!({ "status": "OK", "username": user.username, "email": user.email }))),
         Ok(_) => Ok(status_ok()),
         Err(TokenError::Invalid) => Err(invalid_token()),
-        Err(TokenError::Database(err)) => Err(err.into()),
+        Err(TokenError::Failed(err)) => Err(err.into()),
     }
 }
 
@@ -269,9 +269,6 @@ pub fn confirm_error(err: ConfirmError) -> ApiError {
             )]
             .into(),
         ),
-        ConfirmError::Hash(HashError::Busy) => ApiError::unavailable(&HashError::Busy),
-        ConfirmError::Hash(err) => ApiError::internal(&err),
-        ConfirmError::Hook(err) => ApiError::internal(err.as_ref()),
-        ConfirmError::Database(err) => err.into(),
+        ConfirmError::Failed(err) => err.into(),
     }
 }

@@ -16,9 +16,8 @@ use crate::http::csrf::{self, CsrfForm, CsrfRejection, PageForm};
 use crate::http::form::ApiForm;
 use crate::http::{blocking, AppState};
 use crate::i18n;
-use crate::passwords::HashError;
-use crate::services::accounts::ChangeError;
-use crate::services::credentials::Keep;
+use crate::services::account::change_password::ChangeError;
+use crate::services::account::sessions::Keep;
 
 #[derive(Template)]
 #[template(path = "pages/account.html")]
@@ -182,7 +181,7 @@ pub async fn change_password(
             Ok(render(StatusCode::BAD_REQUEST, &page.focus_first_error()))
         }
         Err(ChangeError::Throttled(wait)) => {
-            let seconds = wait.as_secs().max(1);
+            let seconds = wait.retry_after_secs();
             let page = ChangePasswordPage {
                 error: Some(too_many(seconds)),
                 ..blank
@@ -192,8 +191,6 @@ pub async fn change_password(
                 seconds,
             ))
         }
-        Err(ChangeError::Hash(HashError::Busy)) => Err(PageError::Unavailable),
-        Err(ChangeError::Hash(err)) => Err(PageError::internal(&err)),
-        Err(ChangeError::Database(err)) => Err(err.into()),
+        Err(ChangeError::Failed(err)) => Err(err.into()),
     }
 }

@@ -15,7 +15,7 @@ use crate::http::client::client_info;
 use crate::http::csrf::{self, CsrfForm, CsrfRejection, PageForm};
 use crate::http::form::ApiForm;
 use crate::http::{blocking, AppState};
-use crate::services::devices::{Current, Device, DeviceKind};
+use crate::services::account::devices::{Current, DeviceEntry, DeviceKind};
 
 /// One entry, formatted for people.
 struct DeviceView {
@@ -28,8 +28,8 @@ struct DeviceView {
     current: bool,
 }
 
-impl From<Device> for DeviceView {
-    fn from(device: Device) -> Self {
+impl From<DeviceEntry> for DeviceView {
+    fn from(device: DeviceEntry) -> Self {
         let time = crate::i18n::format_datetime;
         Self {
             label: match device.kind {

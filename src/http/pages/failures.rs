@@ -82,15 +82,15 @@ impl From<crate::http::ApiError> for PageError {
     }
 }
 
-impl From<crate::services::throttle::Throttled> for PageError {
-    fn from(throttled: crate::services::throttle::Throttled) -> Self {
+impl From<crate::services::ip_limits::RetryAfter> for PageError {
+    fn from(throttled: crate::services::ip_limits::RetryAfter) -> Self {
         Self::TooManyRequests(throttled.retry_after_secs())
     }
 }
 
-impl From<crate::services::throttle::LimitError> for PageError {
-    fn from(err: crate::services::throttle::LimitError) -> Self {
-        use crate::services::throttle::LimitError;
+impl From<crate::services::ip_limits::LimitError> for PageError {
+    fn from(err: crate::services::ip_limits::LimitError) -> Self {
+        use crate::services::ip_limits::LimitError;
         match err {
             LimitError::Throttled(throttled) => throttled.into(),
             LimitError::Database(err) => err.into(),
@@ -98,10 +98,25 @@ impl From<crate::services::throttle::LimitError> for PageError {
     }
 }
 
+/// The one mapping of a use case's catch-all: the 503 page for the database or a saturated
+/// service, the 500 page for anything unexpected, each with its cause logged.
+impl From<crate::error::Failure> for PageError {
+    fn from(err: crate::error::Failure) -> Self {
+        use crate::error::Failure;
+        match err {
+            Failure::Unavailable(err) => {
+                tracing::warn!(error = %crate::error::chain(&err), "page unavailable");
+                Self::Unavailable
+            }
+            Failure::Busy => Self::Unavailable,
+            Failure::Unexpected(err) => Self::internal(err.as_ref()),
+        }
+    }
+}
+
 impl From<crate::db::DbError> for PageError {
     fn from(err: crate::db::DbError) -> Self {
-        tracing::warn!(error = %crate::error::chain(&err), "page unavailable");
-        Self::Unavailable
+        crate::error::Failure::from(err).into()
     }
 }
 

@@ -15,7 +15,8 @@ use crate::http::csrf::{self, CsrfForm, CsrfRejection, PageForm};
 use crate::http::form::{ApiForm, BLANK};
 use crate::http::AppState;
 use crate::i18n;
-use crate::services::password_reset::{RequestError, ResetIdentifier};
+use crate::services::reset::request::RequestError;
+use crate::services::reset::ResetIdentifier;
 
 #[derive(Template)]
 #[template(path = "pages/forgot_password.html")]
@@ -124,7 +125,7 @@ pub async fn forgot(
                 },
             ))
         }
-        Err(RequestError::Database(err)) => Err(err.into()),
+        Err(RequestError::Failed(err)) => Err(err.into()),
         Err(RequestError::NoAccount) => Err(PageError::Internal),
     }
 }

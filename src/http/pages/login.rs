@@ -14,9 +14,8 @@ use crate::http::csrf::{self, CsrfForm, CsrfRejection, PageForm};
 use crate::http::form::ApiForm;
 use crate::http::{blocking, AppState};
 use crate::i18n;
-use crate::passwords::HashError;
-use crate::services::accounts::LoginError;
-use crate::services::throttle::LimitError;
+use crate::services::account::login::LoginError;
+use crate::services::ip_limits::LimitError;
 
 /// The login form.
 #[derive(Template)]
@@ -177,10 +176,8 @@ pub async fn login(
                 "password",
             ))
         }
-        Err(LoginError::Throttled(wait)) => Ok(throttled(wait.as_secs().max(1))),
-        Err(LoginError::Hash(HashError::Busy)) => Err(PageError::Unavailable),
-        Err(LoginError::Hash(err)) => Err(PageError::internal(&err)),
-        Err(LoginError::Database(err)) => Err(err.into()),
+        Err(LoginError::Throttled(wait)) => Ok(throttled(wait.retry_after_secs())),
+        Err(LoginError::Failed(err)) => Err(err.into()),
     }
 }
 

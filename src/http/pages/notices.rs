@@ -19,8 +19,9 @@ use super::{render, PageError};
 use crate::http::client::{client_info, limit_key};
 use crate::http::csrf::{self, CsrfForm, CsrfRejection};
 use crate::http::{blocking, AppState};
-use crate::services::password_reset::{PresentedToken, TokenError};
-use crate::services::wasnt_me::WasntMeError;
+use crate::services::reset::token::TokenError;
+use crate::services::reset::wasnt_me::WasntMeError;
+use crate::services::reset::PresentedToken;
 
 #[derive(Template)]
 #[template(path = "pages/wasnt_me.html")]
@@ -145,8 +146,7 @@ pub async fn wasnt_me(
             ))
         }
         Err(WasntMeError::Invalid) => Ok(invalid(&state)),
-        Err(WasntMeError::Hook(err)) => Err(PageError::internal(err.as_ref())),
-        Err(WasntMeError::Database(err)) => Err(err.into()),
+        Err(WasntMeError::Failed(err)) => Err(err.into()),
     }
 }
 
@@ -213,6 +213,6 @@ pub async fn cancel(
             },
         )),
         Err(TokenError::Invalid) => Ok(invalid(&state)),
-        Err(TokenError::Database(err)) => Err(err.into()),
+        Err(TokenError::Failed(err)) => Err(err.into()),
     }
 }

@@ -31,9 +31,10 @@ use crate::http::form::ApiForm;
 use crate::http::session_store::{HOLD_UNTIL, STAMP, USER_ID};
 use crate::http::{blocking, AppState};
 use crate::i18n;
-use crate::passwords::HashError;
-use crate::services::accounts::PASSWORD_MISMATCH;
-use crate::services::password_reset::{ConfirmError, PresentedToken, ResetIdentifier, TokenError};
+use crate::services::account::change_password::PASSWORD_MISMATCH;
+use crate::services::reset::confirm::ConfirmError;
+use crate::services::reset::token::TokenError;
+use crate::services::reset::{PresentedToken, ResetIdentifier};
 
 /// The session key of a reset token in progress (its value is sealed).
 const RESET_TOKEN: &str = "reset_token";
@@ -184,7 +185,7 @@ pub async fn reset_link(
             Ok(redirect(&Site::of(&state.config).link("/reset-password")))
         }
         Err(TokenError::Invalid) => Ok(render(StatusCode::NOT_FOUND, &LinkInvalidPage::of(&state))),
-        Err(TokenError::Database(err)) => Err(err.into()),
+        Err(TokenError::Failed(err)) => Err(err.into()),
     }
 }
 
@@ -247,7 +248,7 @@ pub async fn reset_form(
             session.remove(RESET_TOKEN);
             Ok(render(StatusCode::NOT_FOUND, &LinkInvalidPage::of(&state)))
         }
-        Err(TokenError::Database(err)) => Err(err.into()),
+        Err(TokenError::Failed(err)) => Err(err.into()),
     }
 }
 
@@ -359,10 +360,7 @@ pub async fn reset(
                 &reset_page(&state, &session, username, messages, Vec::new(), None),
             ))
         }
-        Err(ConfirmError::Hash(HashError::Busy)) => Err(PageError::Unavailable),
-        Err(ConfirmError::Hash(err)) => Err(PageError::internal(&err)),
-        Err(ConfirmError::Hook(err)) => Err(PageError::internal(err.as_ref())),
-        Err(ConfirmError::Database(err)) => Err(err.into()),
+        Err(ConfirmError::Failed(err)) => Err(err.into()),
     }
 }
 

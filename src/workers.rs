@@ -22,10 +22,13 @@ use std::sync::{mpsc, Arc};
 use std::thread;
 use std::time::{Duration, Instant};
 
+pub mod delivery;
+pub mod resolver;
+
 use crate::db::{Db, DbError};
-use crate::services::delivery::Delivery;
-use crate::services::maintenance;
+use crate::services::admin_tokens;
 use crate::services::outbox::Signal;
+use delivery::Delivery;
 
 /// How often the keeper purges expired tokens and sessions.
 const PURGE_EVERY: Duration = Duration::from_secs(10 * 60);
@@ -45,12 +48,6 @@ impl WorkerTask for Delivery {
 impl WorkerTask for crate::services::webhooks::Publisher {
     fn run_once(&self) -> Result<bool, DbError> {
         self.publish()
-    }
-}
-
-impl WorkerTask for crate::services::password_reset::ResetService {
-    fn run_once(&self) -> Result<bool, DbError> {
-        self.process_requests()
     }
 }
 
@@ -214,7 +211,7 @@ fn keep(
         }
         if now >= next_purge {
             next_purge = now + PURGE_EVERY;
-            match maintenance::purge_expired(db, session_ttl, audit_retention) {
+            match admin_tokens::purge_expired(db, session_ttl, audit_retention) {
                 Ok(report) => tracing::debug!(?report, "expired credentials purged"),
                 Err(err) => {
                     tracing::warn!(error = %crate::error::chain(&err), "cannot purge expired credentials")

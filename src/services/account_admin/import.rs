@@ -13,13 +13,13 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use chrono::NaiveDateTime;
 use secrecy::SecretString;
 
+use super::{describe, NameConflict};
 use crate::db::users::{self as user_rows};
 use crate::db::users_admin::{self, NewImportedUser};
-use crate::db::{self, Db, DbError};
+use crate::db::{self, Db};
 use crate::domain::{EmailAddress, NewPassword, PasswordRules, Username};
+use crate::error::Failure;
 use crate::passwords::{foreign, HashError, PasswordHasher};
-use crate::services::users::describe;
-use crate::services::users::NameConflict;
 
 /// Where a record came from, for error messages.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -100,19 +100,12 @@ pub enum ImportError {
     /// An account with one of these names appeared while the import ran.
     #[error("a username or email address was taken while the import ran; nothing was imported")]
     Raced,
-    /// Hashing failed.
+    /// The database, the hasher or something unexpected failed.
     #[error(transparent)]
-    Hash(#[from] HashError),
-    /// The database failed.
-    #[error(transparent)]
-    Database(#[from] DbError),
+    Failed(#[from] Failure),
 }
 
-impl From<diesel::result::Error> for ImportError {
-    fn from(err: diesel::result::Error) -> Self {
-        Self::Database(err.into())
-    }
-}
+crate::failure_conversions!(ImportError);
 
 /// Told how the hashing of plain passwords advances (a progress bar, or nothing).
 pub trait Progress: Sync {
@@ -143,6 +136,7 @@ struct Checked {
 }
 
 /// Imports every record or none (module docs). Returns how many accounts were created.
+#[tracing::instrument(skip_all)]
 pub fn import_users(
     db: &Db,
     hasher: &PasswordHasher,

@@ -1,11 +1,15 @@
-//! Account administration: create, set a password, list, activate and deactivate (rename,
-//! change the address and delete are in [`user_admin`](super::user_admin), with their notices
-//! and audit events, under the same name rules: [`check_names`]).
+//! Account administration (`latchkey users …`): create, set a password, list, activate and
+//! deactivate here; show, rename, change the address and delete in [`edit`], with their
+//! notices and audit events, under the same name rules (`check_names`); many accounts at once
+//! in [`import`].
 //!
 //! One account per mailbox and per name: addresses are compared on their canonical key (the
 //! domain in IDNA form, so `bücher.example` = `xn--bcher-kva.example`), usernames on theirs (NFKC
 //! and case folding, so `BOB` = `bob`), and a username that has the form of an email address
 //! must be the account's own address, so an address typed into a login form means one account.
+
+pub mod edit;
+pub mod import;
 
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
 use secrecy::SecretString;
@@ -16,9 +20,10 @@ use crate::db::{self, Db, DbError};
 use crate::domain::{
     email_form_key, EmailAddress, NewPassword, PasswordRules, Username, Violation,
 };
-use crate::passwords::{HashError, PasswordHasher};
+use crate::error::Failure;
+use crate::passwords::PasswordHasher;
+use crate::services::account::sessions::{self, Keep};
 use crate::services::audit::{self, Event};
-use crate::services::credentials;
 
 /// What `users create` asks for.
 #[derive(Debug)]
@@ -96,12 +101,9 @@ pub enum CreateUserError {
     /// The password broke at least one rule.
     #[error("the password is not acceptable: {}", describe(.0))]
     WeakPassword(Vec<Violation>),
-    /// Hashing failed.
+    /// The database, the hasher or something unexpected failed.
     #[error(transparent)]
-    Hash(#[from] HashError),
-    /// The database failed.
-    #[error(transparent)]
-    Database(#[from] DbError),
+    Failed(#[from] Failure),
 }
 
 /// Why an existing account could not be changed.
@@ -116,19 +118,12 @@ pub enum AccountError {
     /// The new password broke at least one rule.
     #[error("the password is not acceptable: {}", describe(.0))]
     WeakPassword(Vec<Violation>),
-    /// Hashing failed.
+    /// The database, the hasher or something unexpected failed.
     #[error(transparent)]
-    Hash(#[from] HashError),
-    /// The database failed.
-    #[error(transparent)]
-    Database(#[from] DbError),
+    Failed(#[from] Failure),
 }
 
-impl From<DieselError> for AccountError {
-    fn from(err: DieselError) -> Self {
-        Self::Database(err.into())
-    }
-}
+crate::failure_conversions!(CreateUserError, AccountError);
 
 /// Every message on one line, as the CLI prints them.
 pub fn describe(violations: &[Violation]) -> String {
@@ -140,6 +135,7 @@ pub fn describe(violations: &[Violation]) -> String {
 }
 
 /// Creates an account; the password, if any, must meet the same rules as everywhere else.
+#[tracing::instrument(skip_all)]
 pub fn create_user(
     db: &Db,
     hasher: &PasswordHasher,
@@ -182,7 +178,7 @@ pub fn create_user(
         check_names(conn, username.as_str(), &email, None)??;
         let user = row.insert(conn).map_err(|err| match unique_column(&err) {
             Some(column) => CreateUserError::Taken(taken(column, &username, &email)),
-            None => CreateUserError::Database(err.into()),
+            None => CreateUserError::from(err),
         })?;
         audit::record(
             conn,
@@ -191,12 +187,6 @@ pub fn create_user(
         )?;
         Ok(user)
     })
-}
-
-impl From<DieselError> for CreateUserError {
-    fn from(err: DieselError) -> Self {
-        Self::Database(err.into())
-    }
 }
 
 /// The conflict a unique index reported, when the checks before the insert could not see it.
@@ -273,6 +263,7 @@ fn unique_column(err: &DieselError) -> Option<&'static str> {
 }
 
 /// Sets a user's password (same rules as the API) and makes every older credential stale.
+#[tracing::instrument(skip_all)]
 pub fn set_password(
     db: &Db,
     hasher: &PasswordHasher,
@@ -287,7 +278,7 @@ pub fn set_password(
     let mut conn = db.get()?;
     conn.write(|conn| {
         users::set_password_hash(conn, user.id, &hash, db::now())?;
-        credentials::revoke_after_password_change(conn, user.id, credentials::Keep::NOTHING)?;
+        sessions::revoke_after_password_change(conn, user.id, Keep::NOTHING)?;
         audit::record(
             conn,
             &Event::new(audit::PASSWORD_SET_BY_ADMIN, user.id, None),
@@ -304,6 +295,7 @@ pub fn list_users(db: &Db) -> Result<Vec<User>, DbError> {
 }
 
 /// Activates or deactivates an account.
+#[tracing::instrument(skip(db))]
 pub fn set_active(db: &Db, username: &str, active: bool) -> Result<User, AccountError> {
     let user = find(db, username)?;
     let mut conn = db.get()?;

@@ -9,14 +9,15 @@
 
 use chrono::NaiveDateTime;
 
+use super::{check_names, NameConflict};
 use crate::db::users::{self, User};
 use crate::db::users_admin;
 use crate::db::{self, reset_tokens, Db, DbConnection, DbError};
 use crate::domain::{EmailAddress, Username};
 use crate::email::templates::EmailChangedMail;
-use crate::services::credentials;
+use crate::error::Failure;
+use crate::services::account::sessions::{self, Keep};
 use crate::services::outbox::{EnqueueError, NewEmail, Outbox};
-use crate::services::users::{check_names, NameConflict};
 
 /// `kind` of the "your email address was changed" notice (sent to the old address).
 pub const KIND_EMAIL_CHANGED: &str = "email_changed";
@@ -52,16 +53,12 @@ pub enum AdminError {
     /// The notice could not be queued.
     #[error("cannot queue the notice: {0}")]
     Notice(String),
-    /// The database failed.
+    /// The database or something unexpected failed.
     #[error(transparent)]
-    Database(#[from] DbError),
+    Failed(#[from] Failure),
 }
 
-impl From<diesel::result::Error> for AdminError {
-    fn from(err: diesel::result::Error) -> Self {
-        Self::Database(err.into())
-    }
-}
+crate::failure_conversions!(AdminError);
 
 fn find(conn: &mut DbConnection, username: &str) -> Result<User, AdminError> {
     users::find_by_username(conn, username)?
@@ -77,6 +74,7 @@ fn audit(conn: &mut DbConnection, user_id: i64, event: &'static str) -> Result<(
 }
 
 /// Everything `users show` prints about one account.
+#[tracing::instrument(skip(db))]
 pub fn show(db: &Db, username: &str) -> Result<AccountDetails, AdminError> {
     let mut conn = db.get()?;
     let user = find(&mut conn, username)?;
@@ -94,6 +92,7 @@ pub fn show(db: &Db, username: &str) -> Result<AccountDetails, AdminError> {
 /// Changes an account's address: the notice goes to the *old* address (so its owner hears of
 /// a change they did not make), and every reset token of the account is revoked (a link mailed
 /// to the old address must not outlive it). Returns the old address.
+#[tracing::instrument(skip_all)]
 pub fn set_email(
     db: &Db,
     outbox: &Outbox,
@@ -143,14 +142,15 @@ pub fn set_email(
 }
 
 /// Renames an account (the stored key follows: NFKC and case folded).
+#[tracing::instrument(skip_all)]
 pub fn rename(db: &Db, username: &str, new: &Username) -> Result<(), AdminError> {
     let mut conn = db.get()?;
     let user = find(&mut conn, username)?;
     let email = EmailAddress::parse(&user.email).map_err(|_| {
-        AdminError::Database(DbError::Unavailable(format!(
+        AdminError::from(anyhow::anyhow!(
             "user {} has an invalid stored email address",
             user.id
-        )))
+        ))
     })?;
     let now = db::now();
     conn.write(|conn| {
@@ -167,13 +167,14 @@ pub fn rename(db: &Db, username: &str, new: &Username) -> Result<(), AdminError>
 
 /// Deletes an account with its reset tokens, bearer tokens, browser sessions and queued mail.
 /// Its audit rows stay, with its id (the `user_deleted` event among them). Returns the id.
+#[tracing::instrument(skip(db))]
 pub fn delete(db: &Db, username: &str) -> Result<i64, AdminError> {
     let mut conn = db.get()?;
     let user = find(&mut conn, username)?;
     conn.write(|conn| {
         users::lock_in_id_order(conn, &[user.id])?;
         reset_tokens::delete_for_user(conn, user.id)?;
-        credentials::revoke_sessions_and_tokens(conn, user.id, credentials::Keep::NOTHING)?;
+        sessions::revoke_sessions_and_tokens(conn, user.id, Keep::NOTHING)?;
         if users_admin::delete(conn, user.id)? == 0 {
             return Err(AdminError::UnknownUser(username.to_owned()));
         }
@@ -186,9 +187,11 @@ pub fn delete(db: &Db, username: &str) -> Result<i64, AdminError> {
 /// A unique violation at commit time (another command won a race) as the duplicate it is.
 fn unique_to(err: AdminError, duplicate: impl FnOnce() -> AdminError) -> AdminError {
     match err {
-        AdminError::Database(DbError::Query(diesel::result::Error::DatabaseError(
-            diesel::result::DatabaseErrorKind::UniqueViolation,
-            _,
+        AdminError::Failed(Failure::Unavailable(DbError::Query(
+            diesel::result::Error::DatabaseError(
+                diesel::result::DatabaseErrorKind::UniqueViolation,
+                _,
+            ),
         ))) => duplicate(),
         other => other,
     }

@@ -2,7 +2,7 @@
 //! governor's GCRA: a burst of `count`, refilled evenly over `period`.
 //!
 //! On SQLite these live in memory (one instance). On PostgreSQL the same limits are counted in
-//! the database ([`shared`]), so several instances allow what one allows. The per-account
+//! the database (`shared.rs`), so several instances allow what one allows. The per-account
 //! limits (reset mails, failed logins per account) are in the database on both backends.
 
 mod shared;
@@ -27,12 +27,12 @@ const SWEEP_EVERY: u32 = 4096;
 
 /// A request over a limit: retry after this long.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Throttled {
+pub struct RetryAfter {
     /// When a retry can succeed.
     pub retry_after: Duration,
 }
 
-impl Throttled {
+impl RetryAfter {
     /// Whole seconds for a `Retry-After` header (at least 1).
     pub fn retry_after_secs(&self) -> u64 {
         self.retry_after.as_secs_f64().ceil().max(1.0) as u64
@@ -54,11 +54,11 @@ impl PerIp {
         }
     }
 
-    fn check(&self, ip: IpAddr) -> Result<(), Throttled> {
+    fn check(&self, ip: IpAddr) -> Result<(), RetryAfter> {
         if self.checks.fetch_add(1, Ordering::Relaxed) % SWEEP_EVERY == 0 {
             self.limiter.retain_recent();
         }
-        self.limiter.check_key(&ip).map_err(|not_until| Throttled {
+        self.limiter.check_key(&ip).map_err(|not_until| RetryAfter {
             retry_after: not_until.wait_time_from(DefaultClock::default().now()),
         })
     }
@@ -98,7 +98,7 @@ impl FailureWindow {
 
     /// Takes one unit for `ip` (returning its window's start), or `Err` while the current
     /// window is used up.
-    fn take(&self, ip: IpAddr) -> Result<Instant, Throttled> {
+    fn take(&self, ip: IpAddr) -> Result<Instant, RetryAfter> {
         let mut windows = self.lock();
         if windows.len() >= 4 * SWEEP_EVERY as usize {
             let period = self.rate.period;
@@ -109,7 +109,7 @@ impl FailureWindow {
             *entry = (Instant::now(), 0);
         }
         if entry.1 >= self.rate.count {
-            return Err(Throttled {
+            return Err(RetryAfter {
                 retry_after: self.rate.period.saturating_sub(entry.0.elapsed()),
             });
         }
@@ -164,7 +164,7 @@ impl Drop for LoginAttempt<'_> {
 pub enum LimitError {
     /// Over the limit.
     #[error("rate limited")]
-    Throttled(Throttled),
+    Throttled(RetryAfter),
     /// The shared count could not be read or written.
     #[error(transparent)]
     Database(#[from] DbError),
@@ -183,7 +183,7 @@ impl Limit {
         match self {
             Self::PerIp(limit) => limit.check(ip).map_err(LimitError::Throttled),
             Self::Global(global) => global.check().map_err(|not_until| {
-                LimitError::Throttled(Throttled {
+                LimitError::Throttled(RetryAfter {
                     retry_after: not_until.wait_time_from(DefaultClock::default().now()),
                 })
             }),
@@ -208,7 +208,7 @@ enum Failures {
 
 /// The limits of the HTTP API that answer `429`: per client network, and one global limit for
 /// number codes. In memory on SQLite (one instance); in the database on PostgreSQL, so that N
-/// instances allow what one allows and a restart forgets nothing (see [`shared`]).
+/// instances allow what one allows and a restart forgets nothing (see `shared.rs`).
 #[derive(Debug)]
 pub struct IpLimits {
     reset_requests: Option<Limit>,

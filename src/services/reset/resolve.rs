@@ -1,4 +1,5 @@
-//! The worker side of reset requests, and the administrator's token commands.
+//! Resolving accepted reset requests into tokens and mail (run by the resolver thread of
+//! [`workers`](crate::workers), which retries a rolled-back batch).
 //!
 //! A worker takes a small batch of accepted requests out of `reset_requests` and resolves them
 //! in one transaction: find the account, check it may reset, take a slot of its mail allowance,
@@ -12,26 +13,16 @@ use std::net::IpAddr;
 use chrono::NaiveDateTime;
 use diesel::Connection;
 
-use super::password_reset::ResetService;
-use super::ClientInfo;
+use super::ResetService;
 use crate::config::LookupField;
-use crate::db::reset_requests::{self, ResetRequest};
+use crate::db::reset_requests::{self, ResetRequestRow};
 use crate::db::users::{self, User};
 use crate::db::{self, DbConnection, DbError};
 use crate::services::audit::{self, Event};
+use crate::services::ClientInfo;
 
 /// Requests resolved per transaction.
 const BATCH: i64 = 32;
-/// Immediate retries of a batch the database rolled back, before waiting for the next round.
-const BATCH_RETRIES: u32 = 5;
-
-/// A growing, jittered pause before retrying a rolled-back batch, so two instances that
-/// deadlocked do not collide again in lockstep.
-fn retry_pause(attempt: u32) -> std::time::Duration {
-    use rand::Rng;
-    let base = 5u64 << attempt.min(6);
-    std::time::Duration::from_millis(base + rand::rng().random_range(0..=base))
-}
 
 /// Why one request produced no token (logged, never shown to the requester).
 #[derive(Debug, thiserror::Error)]
@@ -42,75 +33,12 @@ enum ResolveError {
     Hook(anyhow::Error),
 }
 
-/// A token issued by an administrator.
-#[derive(Debug)]
-pub struct IssuedToken {
-    /// The reset link.
-    pub link: String,
-    /// When it stops working.
-    pub expires_at: NaiveDateTime,
-    /// The account is inactive: the link will not work until it is activated.
-    pub inactive: bool,
-}
-
-/// Why `tokens issue` failed.
-#[derive(Debug, thiserror::Error)]
-pub enum IssueError {
-    /// No account has that username.
-    #[error("no user named {0:?}")]
-    UnknownUser(String),
-    /// The mail could not be queued.
-    #[error("cannot queue the reset email: {0}")]
-    Hook(anyhow::Error),
-    /// The database failed.
-    #[error(transparent)]
-    Database(#[from] DbError),
-}
-
-impl From<diesel::result::Error> for IssueError {
-    fn from(err: diesel::result::Error) -> Self {
-        Self::Database(err.into())
-    }
-}
-
 impl ResetService {
-    /// Resolves one batch of pending requests; `false` when there were none (or another worker
-    /// of this process is already resolving them).
-    ///
-    /// A batch is all or nothing for the database: a deadlock, a serialization failure or a
-    /// busy database rolls the whole batch back into `reset_requests` (nothing accepted is
-    /// lost) and it is tried again at once, a few times with a growing pause, then on the next
-    /// round of the worker.
-    pub fn process_requests(&self) -> Result<bool, DbError> {
-        let Ok(_turn) = self.resolving.try_lock() else {
-            return Ok(false);
-        };
-        let mut attempt = 0;
-        let handled = loop {
-            match self.resolve_batch() {
-                Ok(handled) => break handled,
-                Err(err) if attempt < BATCH_RETRIES => {
-                    attempt += 1;
-                    tracing::warn!(
-                        attempt,
-                        error = %crate::error::chain(&err),
-                        "reset request batch rolled back; trying again"
-                    );
-                    std::thread::sleep(retry_pause(attempt));
-                }
-                Err(err) => return Err(err),
-            }
-        };
-        if handled > 0 {
-            self.outbox.notify();
-        }
-        Ok(handled > 0)
-    }
-
-    /// One transaction: take the oldest requests, lock their accounts in id order, resolve
+    /// One transaction: take the oldest requests (how many were handled; 0 when none waited), lock their accounts in id order, resolve
     /// each. Only a failing hook (a bug in a template or a custom hook, which a retry cannot
     /// cure) drops its request; any database error rolls everything back.
-    fn resolve_batch(&self) -> Result<usize, DbError> {
+    #[tracing::instrument(skip_all)]
+    pub fn resolve_batch(&self) -> Result<usize, DbError> {
         let now = db::now();
         let handled = self.db.background().get()?.write(|conn| {
             let batch = reset_requests::take_batch(conn, BATCH)?;
@@ -139,7 +67,7 @@ impl ResetService {
     fn resolve(
         &self,
         conn: &mut DbConnection,
-        request: &ResetRequest,
+        request: &ResetRequestRow,
         account: Option<&User>,
         now: NaiveDateTime,
     ) -> Result<(), ResolveError> {
@@ -220,42 +148,5 @@ impl ResetService {
                 i32::try_from(rate.count).unwrap_or(i32::MAX),
             ),
         }
-    }
-
-    /// Issues a token for `username` as an administrator (the package's programmatic token
-    /// creation): it replaces any earlier token and also works for an account without a
-    /// password (an invitation). With `send`, the `token_created` hooks run (the reset mail).
-    pub fn issue(&self, username: &str, send: bool) -> Result<IssuedToken, IssueError> {
-        let mut conn = self.db.get()?;
-        let user = users::find_by_username(&mut conn, username)?
-            .ok_or_else(|| IssueError::UnknownUser(username.to_owned()))?;
-        let client = ClientInfo::default();
-        let created = conn.write(|conn| {
-            users::lock_in_id_order(conn, &[user.id])?;
-            let created = self.create_token(conn, &user, &client, true)?;
-            audit::record(
-                conn,
-                &Event::new(audit::RESET_TOKEN_ISSUED_BY_ADMIN, user.id, None)
-                    .with(serde_json::json!({ "sent": send })),
-            )?;
-            if send {
-                self.announce(conn, &user, &created, &client)
-                    .map_err(IssueError::Hook)?;
-            }
-            Ok::<_, IssueError>(created)
-        })?;
-        if send {
-            self.outbox.notify();
-        }
-        tracing::info!(
-            user_id = user.id,
-            send,
-            "reset token issued by an administrator"
-        );
-        Ok(IssuedToken {
-            link: created.link,
-            expires_at: created.expires_at,
-            inactive: !user.is_active,
-        })
     }
 }

@@ -6,7 +6,7 @@
 //! [`Application::build_with_hooks`](crate::startup::Application::build_with_hooks).
 //!
 //! ```
-//! use latchkey::services::reset_hooks::{send_reset_email, HookError, ResetHooks, TokenCreated};
+//! use latchkey::services::reset::hooks::{send_reset_email, HookError, ResetHooks, TokenCreated};
 //!
 //! #[derive(Debug)]
 //! struct EmailAndSms;
@@ -25,9 +25,11 @@ use std::time::Duration;
 
 use chrono::NaiveDateTime;
 
+use super::token::CreatedToken;
 use crate::db::users::User;
-use crate::db::DbConnection;
+use crate::db::{self, DbConnection};
 use crate::email::templates::PasswordResetMail;
+use crate::services::audit;
 use crate::services::outbox::{NewEmail, Outbox, KIND_PASSWORD_RESET};
 use crate::services::ClientInfo;
 
@@ -124,4 +126,53 @@ pub fn send_reset_email(event: &mut TokenCreated<'_>) -> Result<(), HookError> {
         },
     )?;
     Ok(())
+}
+
+impl super::ResetService {
+    /// Runs the `token_created` hooks (the reset mail by default).
+    pub(crate) fn announce(
+        &self,
+        conn: &mut DbConnection,
+        user: &User,
+        created: &CreatedToken,
+        client: &ClientInfo,
+    ) -> Result<(), HookError> {
+        let delivery = self.settings.reset_delivery;
+        if delivery.hooks() {
+            if let Some(url) = &self.settings.webhook_url {
+                // The one webhook that carries a token: sealed at rest like a mail body,
+                // never logged, never sent after the token expired.
+                crate::services::webhooks::queue_event(
+                    conn,
+                    self.outbox.bodies(),
+                    url,
+                    crate::services::webhooks::PASSWORD_RESET_TOKEN_CREATED,
+                    db::now(),
+                    serde_json::json!({
+                        "user_id": user.id,
+                        "username": user.username,
+                        "email": user.email,
+                        "token": created.token,
+                        "reset_url": created.link,
+                        "expires_at": audit::rfc3339(created.expires_at),
+                    }),
+                    Some(created.expires_at),
+                )?;
+            }
+        }
+        if !delivery.mails() {
+            return Ok(());
+        }
+        self.hooks.token_created(&mut TokenCreated {
+            conn,
+            outbox: &self.outbox,
+            user,
+            token: &created.token,
+            link: &created.link,
+            cancel_link: &created.cancel_link,
+            expires_at: created.expires_at,
+            lifetime: self.settings.token_ttl,
+            client,
+        })
+    }
 }

@@ -29,7 +29,7 @@ use std::time::{Duration, Instant};
 
 use chrono::NaiveDateTime;
 
-use super::{LimitError, Throttled, SWEEP_EVERY};
+use super::{LimitError, RetryAfter, SWEEP_EVERY};
 use crate::config::values::Rate;
 use crate::db::{self, login_throttles, rate_limits, Db, DbConnection, DbError};
 
@@ -58,7 +58,7 @@ enum Step {
     Allowed,
     /// Allowed from stock, which is running low: ask for more in the background.
     AllowedRefill(u32),
-    Denied(Throttled),
+    Denied(RetryAfter),
     Ask(u32),
 }
 
@@ -171,7 +171,7 @@ impl SharedRate {
         local.stock = 0;
         if let Some(until) = local.denied_until {
             if until > now {
-                return Step::Denied(Throttled {
+                return Step::Denied(RetryAfter {
                     retry_after: until - now,
                 });
             }
@@ -195,7 +195,7 @@ impl SharedRate {
         &self,
         key: Option<IpAddr>,
         decision: rate_limits::Decision,
-    ) -> Result<(), Throttled> {
+    ) -> Result<(), RetryAfter> {
         let now = Instant::now();
         let mut map = self.lock();
         let local = map.entry(key).or_default();
@@ -218,7 +218,7 @@ impl SharedRate {
                 let retry_after = Duration::from_micros(retry_after_us);
                 local.denied_until = Some(now + retry_after);
                 local.left = 0;
-                Err(Throttled { retry_after })
+                Err(RetryAfter { retry_after })
             }
         }
     }
@@ -267,7 +267,7 @@ impl SharedFailures {
                     let wait = (start + period(rate) - now)
                         .to_std()
                         .unwrap_or(Duration::from_secs(1));
-                    Err(LimitError::Throttled(Throttled { retry_after: wait }))
+                    Err(LimitError::Throttled(RetryAfter { retry_after: wait }))
                 }
             }
         })

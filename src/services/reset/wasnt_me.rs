@@ -13,13 +13,16 @@
 //! Both answer the same for an unknown, used or expired token, so they reveal nothing about any
 //! other account.
 
+use super::token::TokenError;
+use super::{Check, PresentedToken, ResetService};
 use crate::db::users;
-use crate::db::{self, login_throttles, reset_tokens, wasnt_me_tokens, DbError};
-use crate::services::accounts::account_throttle_prefix;
+use crate::db::{self, login_throttles, reset_tokens, wasnt_me_tokens};
+use crate::error::Failure;
+use crate::services::account::login::account_throttle_prefix;
+use crate::services::account::sessions::{self, Keep};
 use crate::services::audit::{self, Event};
 use crate::services::notices::Notices;
-use crate::services::password_reset::{Check, PresentedToken, ResetService, TokenError};
-use crate::services::{credentials, ClientInfo};
+use crate::services::ClientInfo;
 
 /// Why "This wasn't me" did nothing.
 #[derive(Debug, thiserror::Error)]
@@ -27,23 +30,18 @@ pub enum WasntMeError {
     /// Unknown, used or expired link.
     #[error("the link is not valid")]
     Invalid,
-    /// The fresh reset link could not be queued; nothing changed.
-    #[error("cannot queue the reset link: {0}")]
-    Hook(anyhow::Error),
-    /// The database failed.
+    /// The database or something unexpected failed (the fresh reset link could not be
+    /// queued, say); nothing changed.
     #[error(transparent)]
-    Database(#[from] DbError),
+    Failed(#[from] Failure),
 }
 
-impl From<diesel::result::Error> for WasntMeError {
-    fn from(err: diesel::result::Error) -> Self {
-        Self::Database(err.into())
-    }
-}
+crate::failure_conversions!(WasntMeError);
 
 impl ResetService {
     /// Whether a "This wasn't me" link still works (read only: for the GET page).
-    pub fn wasnt_me_link_works(&self, token: &str) -> Result<bool, DbError> {
+    #[tracing::instrument(skip_all)]
+    pub fn wasnt_me_link_works(&self, token: &str) -> Result<bool, Failure> {
         if !Notices::could_be_token(token) {
             return Ok(false);
         }
@@ -52,6 +50,7 @@ impl ResetService {
     }
 
     /// Locks the account down; see the module docs.
+    #[tracing::instrument(skip_all)]
     pub fn wasnt_me(&self, token: &str, client: &ClientInfo) -> Result<(), WasntMeError> {
         if !Notices::could_be_token(token) {
             return Err(WasntMeError::Invalid);
@@ -68,7 +67,7 @@ impl ResetService {
                 return Err(WasntMeError::Invalid);
             };
             users::clear_password_hash(conn, user.id, now)?;
-            credentials::revoke_after_password_change(conn, user.id, credentials::Keep::NOTHING)?;
+            sessions::revoke_after_password_change(conn, user.id, Keep::NOTHING)?;
             wasnt_me_tokens::delete_for_user(conn, user.id)?;
             login_throttles::clear_prefix(conn, &account_throttle_prefix(user.id))?;
             audit::record(conn, &Event::new(audit::WASNT_ME, user.id, Some(client)))?;
@@ -77,7 +76,9 @@ impl ResetService {
                 // owner can follow the link again.
                 let created = self.create_token(conn, &user, client, true)?;
                 self.announce(conn, &user, &created, client)
-                    .map_err(WasntMeError::Hook)?;
+                    .map_err(|err| {
+                        WasntMeError::from(err.context("cannot queue the reset link"))
+                    })?;
             }
             Ok(user.id)
         })?;
@@ -90,18 +91,20 @@ impl ResetService {
     }
 
     /// Whether a reset link can still be cancelled (read only: for the GET page).
-    pub fn cancel_link_works(&self, presented: &PresentedToken) -> Result<bool, DbError> {
+    #[tracing::instrument(skip_all)]
+    pub fn cancel_link_works(&self, presented: &PresentedToken) -> Result<bool, Failure> {
         if !self.could_be_token(&presented.token) {
             return Ok(false);
         }
         match self.live_token(&mut self.db.get()?, presented, Check::ReadOnly) {
             Ok(_) => Ok(true),
             Err(TokenError::Invalid) => Ok(false),
-            Err(TokenError::Database(err)) => Err(err),
+            Err(TokenError::Failed(err)) => Err(err),
         }
     }
 
     /// Makes a reset token unusable ("I did not ask for this"); `Invalid` when it was not live.
+    #[tracing::instrument(skip_all)]
     pub fn cancel(
         &self,
         presented: &PresentedToken,

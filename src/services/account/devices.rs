@@ -12,7 +12,7 @@ use std::time::Duration;
 use chrono::NaiveDateTime;
 
 use crate::db::{self, api_tokens, sessions, DbError};
-use crate::services::accounts::AccountService;
+use crate::services::account::AccountService;
 use crate::services::audit::{self, Event};
 use crate::services::ClientInfo;
 
@@ -37,7 +37,7 @@ impl DeviceKind {
 
 /// One entry of the device list.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Device {
+pub struct DeviceEntry {
     /// Opaque id (see the module docs).
     pub id: String,
     /// Token or browser.
@@ -74,13 +74,14 @@ impl AccountService {
     }
 
     /// The account's live tokens and sessions, newest first within each kind (tokens first).
+    #[tracing::instrument(skip_all)]
     pub fn devices(
         &self,
         user_id: i64,
         password_stamp: i64,
         current: Current<'_>,
         session_ttl: Duration,
-    ) -> Result<Vec<Device>, DbError> {
+    ) -> Result<Vec<DeviceEntry>, DbError> {
         let now = db::now();
         let born_after = chrono::Duration::from_std(session_ttl)
             .ok()
@@ -90,9 +91,9 @@ impl AccountService {
         let tokens = api_tokens::list_live_for_user(&mut conn, user_id, password_stamp, now)?;
         let browsers =
             sessions::list_live_for_user(&mut conn, user_id, sessions::Live { now, born_after })?;
-        let mut devices: Vec<Device> = tokens
+        let mut devices: Vec<DeviceEntry> = tokens
             .into_iter()
-            .map(|row| Device {
+            .map(|row| DeviceEntry {
                 id: self.device_id(DeviceKind::ApiToken, row.id),
                 kind: DeviceKind::ApiToken,
                 created_at: row.created_at,
@@ -103,7 +104,7 @@ impl AccountService {
                 row_id: row.id,
             })
             .collect();
-        devices.extend(browsers.into_iter().map(|row| Device {
+        devices.extend(browsers.into_iter().map(|row| DeviceEntry {
             id: self.device_id(DeviceKind::Browser, row.id),
             kind: DeviceKind::Browser,
             created_at: row.created_at,
@@ -119,6 +120,7 @@ impl AccountService {
     /// Revokes the entry `id` of the account; `Ok(None)` when the account has no such entry
     /// (unknown, expired, or another account's). Returns the revoked entry (`current` when it
     /// was the caller's own credential).
+    #[tracing::instrument(skip_all)]
     pub fn revoke_device(
         &self,
         user_id: i64,
@@ -127,7 +129,7 @@ impl AccountService {
         current: Current<'_>,
         session_ttl: Duration,
         client: &ClientInfo,
-    ) -> Result<Option<Device>, DbError> {
+    ) -> Result<Option<DeviceEntry>, DbError> {
         if id.len() != 32 || !id.bytes().all(|b| b.is_ascii_hexdigit()) {
             return Ok(None);
         }
