@@ -11,7 +11,7 @@
 //! backend-specific code is visible and rare. A backend-generic repository (functions generic
 //! over `Connection<Backend = B>`) would need long trait bounds on every query for no gain.
 //!
-//! The variant is chosen from the URL scheme by our own pool manager ([`pool`]), not by the
+//! The variant is chosen from the URL scheme by our own pool manager (`db::pool`), not by the
 //! derived `establish`, which tries each backend in turn and loses the real error of an
 //! unreachable PostgreSQL server.
 //!

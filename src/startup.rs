@@ -156,7 +156,7 @@ impl Application {
                     let metrics = server_state.metrics.clone();
                     move |req, next| http::metrics::track(metrics.clone(), req, next)
                 }))
-                .wrap(http::access_log::logger())
+                .wrap(http::request_span::middleware())
                 .configure(http::routes(&server_state))
         })
         .workers(state.config.http_workers)

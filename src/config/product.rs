@@ -135,7 +135,7 @@ fn parse_origin(raw: &str) -> Result<String, String> {
     Ok(url.origin().ascii_serialization())
 }
 
-/// The origin of an absolute http(s) URL, as [`parse_origins`] writes origins; `None` for
+/// The origin of an absolute http(s) URL, as `parse_origins` writes origins; `None` for
 /// anything else.
 pub fn origin_of(url: &str) -> Option<String> {
     let parsed = url::Url::parse(url).ok()?;

@@ -1,46 +1,42 @@
 //! The access log: method, route, path, status, size and time of every request, with secrets
 //! removed, as structured fields (JSON mode prints them as fields) inside the request's span
-//! (see `http::request_span`), which adds its request id and client address.
+//! (see `http::request_span`, which calls [`record`] and adds the client address).
 //!
 //! The query string is never logged, and the token segment of `/reset-password/{token}` (and
 //! its `/cancel` page) and of `/wasnt-me/{token}` is replaced by `[redacted]`: mail links carry
 //! live tokens, and logs outlive them.
 
+use std::time::Instant;
+
 use actix_web::body::{BodySize, MessageBody};
 use actix_web::dev::ServiceResponse;
-use actix_web::HttpMessage;
-use tracing_actix_web::TracingLogger;
-
-use super::request_span::{self, RequestSpan, Started};
 
 /// The segments after which a path carries a secret, in decoded, lower-case form.
 const TOKEN_SEGMENTS: [&str; 2] = ["reset-password/", "wasnt-me/"];
 
-/// The request span and access log middleware (see `http::request_span`); wrap it outermost.
-pub fn logger() -> TracingLogger<RequestSpan> {
-    request_span::middleware()
-}
-
-/// Logs one answered request; called inside its span.
-pub fn record<B: MessageBody>(response: &ServiceResponse<B>) {
+/// Logs one answered request; called inside its span, which knows its `route` pattern, its
+/// `request_id` and when it `started`.
+pub fn record<B: MessageBody>(
+    response: &ServiceResponse<B>,
+    route: &str,
+    request_id: &str,
+    started: Option<Instant>,
+) {
     let req = response.request();
     let bytes = match response.response().body().size() {
         BodySize::Sized(bytes) => Some(bytes),
         BodySize::None => Some(0),
         BodySize::Stream => None,
     };
-    let duration_ms = req
-        .extensions()
-        .get::<Started>()
-        .map(|started| (started.0.elapsed().as_secs_f64() * 1e6).round() / 1e3);
+    let duration_ms = started.map(|started| (started.elapsed().as_secs_f64() * 1e6).round() / 1e3);
     tracing::info!(
         method = %req.method(),
-        route = %request_span::route(req),
+        route,
         path = %redact(req.path()),
         status = response.status().as_u16(),
         bytes,
         duration_ms,
-        request_id = %request_span::request_id(req),
+        request_id,
         "request answered"
     );
 }

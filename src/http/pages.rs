@@ -121,7 +121,7 @@ fn session_cookie_name(state: &AppState) -> &'static str {
 
 /// actix-session over the `sessions` table, with the cookie as the deployment needs it: `Path`
 /// and `Domain` from `LATCHKEY_COOKIE_PATH` / `LATCHKEY_COOKIE_DOMAIN`, `Secure` behind https.
-/// The name is [`session_cookie_name`].
+/// The name is `session_cookie_name`.
 pub fn session_middleware(state: &AppState) -> SessionMiddleware<DbSessionStore> {
     let https = state.config.public_url.is_https();
     let product = &state.config.product;

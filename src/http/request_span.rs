@@ -22,9 +22,10 @@ pub struct RequestSpan;
 
 /// When the request arrived, for the access log's duration.
 #[derive(Debug, Clone, Copy)]
-pub(super) struct Started(pub(super) Instant);
+struct Started(Instant);
 
-/// The outermost middleware: opens the root span, logs the request when it is answered.
+/// The outermost middleware: opens the root span, writes the access log line when the request
+/// is answered.
 pub fn middleware() -> TracingLogger<RequestSpan> {
     TracingLogger::new()
 }
@@ -66,7 +67,9 @@ impl RootSpanBuilder for RequestSpan {
         };
         span.record("status", status.as_u16());
         if let Ok(response) = outcome {
-            access_log::record(response);
+            let req = response.request();
+            let started = req.extensions().get::<Started>().map(|started| started.0);
+            access_log::record(response, &route(req), &request_id(req), started);
         }
     }
 }
