@@ -36,7 +36,7 @@ def main(out: pathlib.Path) -> None:
         good = rps * (1 - non2xx / requests) if scenario in EXPECT_2XX and requests else rps
         shed = scenario in EXPECT_2XX and non2xx > 0
         results[(scenario, mode, system)] = (good, p99, shed)
-        if f[10] not in ("-", ""):
+        if f[10] not in ("-", "") and scenario != "login":
             rss[system] = max(rss[system], float(f[10].removesuffix("MiB")))
     present = [s for s in SYSTEMS if any(k[2] == s for k in results)]
     ratios = [r for r in RATIOS if r[1] in present and r[2] in present]
@@ -56,7 +56,7 @@ def main(out: pathlib.Path) -> None:
             if any(c != "-" for c in cells[: len(present)]):
                 print(f"| {scenario} | {mode} | " + " | ".join(cells) + " |")
     print()
-    print("peak RSS: " + ", ".join(f"{s} {rss[s]:.1f} MiB" for s in present if s in rss))
+    print("peak RSS under the reset loads: " + ", ".join(f"{s} {rss[s]:.1f} MiB" for s in present if s in rss))
     for system in present:
         path = out / f"timing-{system}.txt"
         if path.exists():

@@ -14,6 +14,12 @@ use actix_web::dev::ServiceResponse;
 /// The segments after which a path carries a secret, in decoded, lower-case form.
 const TOKEN_SEGMENTS: [&str; 2] = ["reset-password/", "wasnt-me/"];
 
+/// Whether access lines are logged at all (`LATCHKEY_LOG` may turn them off), so the request
+/// span can skip preparing one.
+pub fn enabled() -> bool {
+    tracing::enabled!(tracing::Level::INFO)
+}
+
 /// Logs one answered request; called inside its span, which knows its `route` pattern, its
 /// `request_id` and when it `started`.
 pub fn record<B: MessageBody>(
