@@ -3,9 +3,12 @@
 //! makes the workers create a token and send a real SMTP message; that work must not land on
 //! the request that caused it.
 //!
-//! Timing is noisy on a shared machine, so a measurement that misses the bounds is repeated
-//! (up to five rounds); a real difference misses them every round. The figures for the record
-//! come from `benches/enum_timing.sh`, not from here.
+//! It runs in the `timing` profile (optimised, `cargo test --profile timing --test timing`): in
+//! a debug build the workers' work for one known address takes several times a request's own
+//! time, and whichever later request it lands on swings the 90th percentile by more than the
+//! bound. Timing is still noisy on a shared machine, so a measurement that misses the bounds is
+//! repeated (up to five rounds); a real difference misses them every round. The figures for the
+//! record come from `benches/enum_timing.sh`, not from here.
 
 use std::time::Instant;
 
@@ -21,12 +24,20 @@ async fn known_and_unknown_reset_requests_take_the_same_time_on_both_backends() 
     }
 }
 
-const PAIRS: usize = 150;
+/// Known and unknown requests measured per round, as many as the security checks' own timing
+/// check uses.
+const PAIRS: usize = 500;
+/// Pairs sent and not measured before the first round of a channel.
+const WARM_UP_PAIRS: usize = 25;
 const ROUNDS: usize = 5;
 
 async fn known_and_unknown_reset_requests_take_the_same_time_with_workers_running(
     backend: Backend,
 ) {
+    let database = match backend {
+        Backend::Sqlite => "SQLite",
+        Backend::Postgres(_) => "PostgreSQL",
+    };
     let (app, _sink) = app_with_mail(
         backend,
         &[
@@ -35,7 +46,7 @@ async fn known_and_unknown_reset_requests_take_the_same_time_with_workers_runnin
         ],
     )
     .await;
-    let accounts = PAIRS * ROUNDS * 2;
+    let accounts = (PAIRS * ROUNDS + WARM_UP_PAIRS) * 2;
     app.blocking(move |state| {
         for index in 0..accounts {
             latchkey::services::account_admin::create_user(
@@ -58,10 +69,12 @@ async fn known_and_unknown_reset_requests_take_the_same_time_with_workers_runnin
     let form = FormSession::open(&app).await;
     let mut next_account = 0;
     for channel in [Channel::Api, Channel::Form] {
+        measure(&app, &form, channel, WARM_UP_PAIRS, &mut next_account).await;
         let mut verdicts = Vec::new();
         for _ in 0..ROUNDS {
-            let (known, unknown) = measure(&app, &form, channel, &mut next_account).await;
+            let (known, unknown) = measure(&app, &form, channel, PAIRS, &mut next_account).await;
             let verdict = compare(&known, &unknown);
+            eprintln!("{database} {channel:?}: {verdict:?}");
             if verdict.is_ok() {
                 verdicts.clear();
                 break;
@@ -70,7 +83,7 @@ async fn known_and_unknown_reset_requests_take_the_same_time_with_workers_runnin
         }
         assert!(
             verdicts.is_empty(),
-            "{channel:?}: known and unknown differ in every round: {verdicts:#?}"
+            "{database} {channel:?}: known and unknown differ in every round: {verdicts:#?}"
         );
     }
 }
@@ -105,16 +118,17 @@ impl FormSession {
     }
 }
 
-/// Milliseconds of `PAIRS` known and `PAIRS` unknown requests, interleaved, alternating which
+/// Milliseconds of `pairs` known and `pairs` unknown requests, interleaved, alternating which
 /// kind goes first.
 async fn measure(
     app: &TestApp,
     form: &FormSession,
     channel: Channel,
+    pairs: usize,
     next_account: &mut usize,
 ) -> (Vec<f64>, Vec<f64>) {
     let (mut known, mut unknown) = (Vec::new(), Vec::new());
-    for pair in 0..PAIRS {
+    for pair in 0..pairs {
         let known_address = format!("user{next_account}@example.com");
         *next_account += 1;
         let unknown_address = format!("nobody-{pair}-{next_account}@example.net");
@@ -151,17 +165,18 @@ fn percentile(values: &[f64], share: f64) -> f64 {
 }
 
 /// The bounds: medians within max(5 %, 0.5 ms), 90th percentiles within max(10 %, 1 ms).
-fn compare(known: &[f64], unknown: &[f64]) -> Result<(), String> {
+fn compare(known: &[f64], unknown: &[f64]) -> Result<String, String> {
     let (known_median, unknown_median) = (percentile(known, 0.5), percentile(unknown, 0.5));
     let (known_p90, unknown_p90) = (percentile(known, 0.9), percentile(unknown, 0.9));
     let median_ok = (known_median - unknown_median).abs() <= (0.05 * unknown_median).max(0.5);
     let p90_ok = (known_p90 - unknown_p90).abs() <= (0.10 * unknown_p90).max(1.0);
+    let figures = format!(
+        "median known {known_median:.3} ms vs unknown {unknown_median:.3} ms; \
+         p90 known {known_p90:.3} ms vs unknown {unknown_p90:.3} ms"
+    );
     if median_ok && p90_ok {
-        Ok(())
+        Ok(figures)
     } else {
-        Err(format!(
-            "median known {known_median:.3} ms vs unknown {unknown_median:.3} ms; \
-             p90 known {known_p90:.3} ms vs unknown {unknown_p90:.3} ms"
-        ))
+        Err(figures)
     }
 }
