@@ -30,6 +30,8 @@ pub mod login_throttles;
 pub mod migrations;
 pub mod outbox;
 mod pool;
+#[cfg(test)]
+mod query_plan;
 pub mod rate_limits;
 pub mod reset_requests;
 pub mod reset_tokens;

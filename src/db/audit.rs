@@ -101,14 +101,21 @@ pub fn list(conn: &mut DbConnection, filter: &AuditFilter) -> QueryResult<Vec<Au
     query.load(conn)
 }
 
+/// The oldest waiting events' ids, on the partial index `audit_events_pending`: the column
+/// itself is the condition, never `= true` (a bound value hides the index from the planner).
+#[diesel::dsl::auto_type(no_type_alias)]
+fn pending_ids(limit: i64) -> _ {
+    audit_events::table
+        .filter(audit_events::webhook_pending)
+        .order(audit_events::id.asc())
+        .limit(limit)
+        .select(audit_events::id)
+}
+
 /// The oldest events still waiting for the webhook publisher (locked on PostgreSQL with
 /// `SKIP LOCKED`, so two instances never publish one event twice).
 pub fn take_pending(conn: &mut DbConnection, limit: i64) -> QueryResult<Vec<AuditRow>> {
-    let pending = audit_events::table
-        .filter(audit_events::webhook_pending.eq(true))
-        .order(audit_events::id.asc())
-        .limit(limit)
-        .select(audit_events::id);
+    let pending = pending_ids(limit);
     let ids: Vec<i64> = match conn {
         DbConnection::Postgres(pg) => pending.for_update().skip_locked().load(pg)?,
         DbConnection::Sqlite(_) => pending.load(conn)?,
@@ -132,20 +139,36 @@ pub fn mark_published(conn: &mut DbConnection, ids: &[i64]) -> QueryResult<usize
 
 /// With webhooks off: nothing waits for them. Returns how many rows stopped waiting.
 pub fn clear_pending(conn: &mut DbConnection) -> QueryResult<usize> {
-    diesel::update(audit_events::table.filter(audit_events::webhook_pending.eq(true)))
+    diesel::update(audit_events::table.filter(audit_events::webhook_pending))
         .set(audit_events::webhook_pending.eq(false))
         .execute(conn)
 }
 
-/// Whether any event waits for the webhook publisher (a cheap read on the partial index).
+/// Whether any event waits for the webhook publisher (a cheap read on the partial index, see
+/// [`pending_ids`]).
 pub fn any_pending(conn: &mut DbConnection) -> QueryResult<bool> {
-    diesel::select(diesel::dsl::exists(
-        audit_events::table.filter(audit_events::webhook_pending.eq(true)),
-    ))
-    .get_result(conn)
+    diesel::select(diesel::dsl::exists(pending_ids(1))).get_result(conn)
 }
 
 /// Deletes events older than `before` (retention).
 pub fn delete_older_than(conn: &mut DbConnection, before: NaiveDateTime) -> QueryResult<usize> {
     diesel::delete(audit_events::table.filter(audit_events::created_at.lt(before))).execute(conn)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::db::query_plan::{migrated_sqlite, plan_of};
+
+    #[test]
+    fn the_publisher_reads_the_partial_index_not_the_table() {
+        let mut conn = migrated_sqlite();
+        let plan = plan_of(&mut conn, &pending_ids(100));
+        assert!(plan.contains("INDEX audit_events_pending"), "{plan}");
+        // Why the bare column: with the value bound, the same query scans the table.
+        let bound = audit_events::table
+            .filter(audit_events::webhook_pending.eq(true))
+            .select(audit_events::id);
+        assert!(plan_of(&mut conn, &bound).contains("SCAN audit_events"));
+    }
 }

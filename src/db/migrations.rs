@@ -22,7 +22,7 @@ use super::users::{self, KeyRow};
 use super::{Db, DbConnection, DbError};
 use crate::domain::{canonical_key, email_form_key, username_key};
 
-const SQLITE: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
+pub(crate) const SQLITE: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
 const POSTGRES: EmbeddedMigrations = embed_migrations!("migrations/postgres");
 
 /// Serialises migrations between instances that start at the same time on one PostgreSQL

@@ -24,6 +24,19 @@ pub const DEAD: &str = "dead";
 /// `last_error` of a message that expired before it could be sent.
 pub const EXPIRED_ERROR: &str = "expired before it could be sent";
 
+/// `state = 'pending'` with the value written into the SQL, the condition of the partial index
+/// `email_outbox_due`. A bound value (`state.eq(PENDING)`) hides it from the planner: SQLite
+/// then scans the whole table, sent rows included, on every claim.
+fn is_pending() -> diesel::expression::SqlLiteral<diesel::sql_types::Bool> {
+    diesel::dsl::sql("email_outbox.state = 'pending'")
+}
+
+/// `state = 'sending'` written out, for the partial index `email_outbox_leased` (see
+/// [`is_pending`]).
+fn is_sending() -> diesel::expression::SqlLiteral<diesel::sql_types::Bool> {
+    diesel::dsl::sql("email_outbox.state = 'sending'")
+}
+
 /// A stored message.
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = email_outbox)]
@@ -125,24 +138,14 @@ pub fn claim_batch(
     lease_until: NaiveDateTime,
     limit: i64,
 ) -> QueryResult<Vec<OutboxMessage>> {
-    let abandoned = email_outbox::table
-        .filter(email_outbox::state.eq(SENDING))
-        .filter(email_outbox::lease_until.lt(now))
-        .order(email_outbox::lease_until.asc())
-        .select(email_outbox::id)
-        .limit(limit);
+    let abandoned = abandoned_ids(now, limit);
     let mut ids: Vec<i64> = match conn {
         DbConnection::Postgres(pg) => abandoned.for_update().skip_locked().load(pg)?,
         DbConnection::Sqlite(_) => abandoned.load(conn)?,
     };
     let room = limit - ids.len() as i64;
     if room > 0 {
-        let due = email_outbox::table
-            .filter(email_outbox::state.eq(PENDING))
-            .filter(email_outbox::next_attempt_at.le(now))
-            .order(email_outbox::next_attempt_at.asc())
-            .select(email_outbox::id)
-            .limit(room);
+        let due = due_ids(now, room);
         ids.extend(match conn {
             DbConnection::Postgres(pg) => due.for_update().skip_locked().load::<i64>(pg)?,
             DbConnection::Sqlite(_) => due.load::<i64>(conn)?,
@@ -163,6 +166,30 @@ pub fn claim_batch(
             .get_results(conn)?;
     claimed.sort_by_key(|message| message.id);
     Ok(claimed)
+}
+
+/// Messages whose lease ran out before `now`, longest expired first (`email_outbox_leased`).
+#[diesel::dsl::auto_type(no_type_alias)]
+fn abandoned_ids(now: NaiveDateTime, limit: i64) -> _ {
+    let sending: diesel::expression::SqlLiteral<diesel::sql_types::Bool> = is_sending();
+    email_outbox::table
+        .filter(sending)
+        .filter(email_outbox::lease_until.lt(now))
+        .order(email_outbox::lease_until.asc())
+        .select(email_outbox::id)
+        .limit(limit)
+}
+
+/// Messages due at `now`, longest due first (`email_outbox_due`).
+#[diesel::dsl::auto_type(no_type_alias)]
+fn due_ids(now: NaiveDateTime, limit: i64) -> _ {
+    let pending: diesel::expression::SqlLiteral<diesel::sql_types::Bool> = is_pending();
+    email_outbox::table
+        .filter(pending)
+        .filter(email_outbox::next_attempt_at.le(now))
+        .order(email_outbox::next_attempt_at.asc())
+        .select(email_outbox::id)
+        .limit(limit)
 }
 
 /// The row of `claim`, only while that claim still holds it.
@@ -251,7 +278,7 @@ pub fn renew_leases(
     for (until, ids) in by_until {
         renewed += diesel::update(
             email_outbox::table
-                .filter(email_outbox::state.eq(SENDING))
+                .filter(is_sending())
                 .filter(email_outbox::lease_owner.eq(owner))
                 .filter(email_outbox::id.eq_any(&ids))
                 .filter(email_outbox::lease_until.lt(until)),
@@ -282,7 +309,7 @@ pub fn count_expired(conn: &mut DbConnection) -> QueryResult<i64> {
 /// Enqueue time of the oldest message still waiting.
 pub fn oldest_pending(conn: &mut DbConnection) -> QueryResult<Option<NaiveDateTime>> {
     email_outbox::table
-        .filter(email_outbox::state.eq(PENDING))
+        .filter(is_pending())
         .select(diesel::dsl::min(email_outbox::created_at))
         .get_result(conn)
 }
@@ -291,7 +318,7 @@ pub fn oldest_pending(conn: &mut DbConnection) -> QueryResult<Option<NaiveDateTi
 pub fn retry_pending_now(conn: &mut DbConnection, now: NaiveDateTime) -> QueryResult<usize> {
     diesel::update(
         email_outbox::table
-            .filter(email_outbox::state.eq(PENDING))
+            .filter(is_pending())
             .filter(email_outbox::attempts.gt(0))
             .filter(email_outbox::next_attempt_at.gt(now)),
     )
@@ -385,4 +412,31 @@ pub fn list(
         query = query.filter(email_outbox::state.eq(state.to_owned()));
     }
     query.load(conn)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::db::query_plan::{migrated_sqlite, plan_of};
+
+    #[test]
+    fn a_claim_walks_the_partial_indexes_not_the_table() {
+        let mut conn = migrated_sqlite();
+        let now = crate::db::now();
+        let due = plan_of(&mut conn, &due_ids(now, 10));
+        assert!(due.contains("INDEX email_outbox_due"), "{due}");
+        let abandoned = plan_of(&mut conn, &abandoned_ids(now, 10));
+        assert!(
+            abandoned.contains("INDEX email_outbox_leased"),
+            "{abandoned}"
+        );
+        // Why the condition is written out: with the state bound, the same query scans.
+        let bound = email_outbox::table
+            .filter(email_outbox::state.eq(PENDING))
+            .filter(email_outbox::next_attempt_at.le(now))
+            .order(email_outbox::next_attempt_at.asc())
+            .select(email_outbox::id)
+            .limit(10);
+        assert!(plan_of(&mut conn, &bound).contains("SCAN email_outbox"));
+    }
 }

@@ -36,6 +36,22 @@ pub struct User {
     /// NFKC + case-folded `username`, unique; `None` on a legacy row whose key would collide
     /// with another account's (reported by `latchkey migrate`).
     pub username_key: Option<String>,
+    /// Start of the account's current reset-mail window ([`reserve_reset_mail`]).
+    pub reset_window_start: Option<NaiveDateTime>,
+    /// Reset mails reserved in that window.
+    pub reset_window_count: i32,
+}
+
+impl User {
+    /// Whether this row already shows the reset-mail allowance used up: its window opened
+    /// after `window_open` and holds `cap` mails. Within an open window the count only grows,
+    /// so the answer holds even if the row was read before the account was locked, and the
+    /// resolver skips the write. `false` decides nothing: [`reserve_reset_mail`] does.
+    pub fn reset_mails_used_up(&self, window_open: NaiveDateTime, cap: i32) -> bool {
+        self.reset_window_start
+            .is_some_and(|start| start > window_open)
+            && self.reset_window_count >= cap
+    }
 }
 
 /// A row to insert.

@@ -27,6 +27,7 @@ on_both_backends!(
     arrays_duplicates_and_injections_send_nothing,
     the_per_ip_limit_ignores_rotating_forwarded_for,
     the_per_account_mail_cap_is_silent,
+    the_mail_allowance_opens_again_when_its_window_ends,
     token_checks_are_limited_per_ip_even_for_valid_tokens,
     the_client_ip_header_is_used_only_when_configured,
     malformed_oversized_and_mistyped_bodies_are_json_4xx,
@@ -463,6 +464,31 @@ async fn the_per_account_mail_cap_is_silent(backend: Backend) {
     }
     app.settle().await;
     assert_eq!(sink.messages().len(), 2);
+}
+
+/// Each request is resolved on its own, so the later ones meet an account whose row already
+/// shows the allowance used up (the resolver then writes nothing for them); once the window
+/// ends, the same account gets mail again.
+async fn the_mail_allowance_opens_again_when_its_window_ends(backend: Backend) {
+    let (app, sink) = app_with_mail(
+        backend,
+        &[("LATCHKEY_RATE_RESET_MAILS_PER_ACCOUNT", "2/6s")],
+    )
+    .await;
+    seed(&app).await;
+    for window in 1..=2 {
+        let opened = std::time::Instant::now();
+        for _ in 0..4 {
+            assert_eq!(app.request_reset("alice@example.com").await.status(), 200);
+            app.settle().await;
+        }
+        assert!(
+            opened.elapsed() < std::time::Duration::from_secs(6),
+            "the four requests fit in one window"
+        );
+        assert_eq!(sink.messages().len(), 2 * window, "window {window}");
+        crate::helpers::let_time_pass(std::time::Duration::from_millis(6200)).await;
+    }
 }
 
 async fn token_checks_are_limited_per_ip_even_for_valid_tokens(backend: Backend) {

@@ -138,15 +138,15 @@ impl ResetService {
         user: &User,
         now: NaiveDateTime,
     ) -> diesel::QueryResult<bool> {
-        match self.settings.mails_per_account {
-            None => Ok(true),
-            Some(rate) => users::reserve_reset_mail(
-                conn,
-                user.id,
-                now,
-                chrono::Duration::from_std(rate.period).unwrap_or(chrono::Duration::MAX),
-                i32::try_from(rate.count).unwrap_or(i32::MAX),
-            ),
+        let Some(rate) = self.settings.mails_per_account else {
+            return Ok(true);
+        };
+        let window = chrono::Duration::from_std(rate.period).unwrap_or(chrono::Duration::MAX);
+        let cap = i32::try_from(rate.count).unwrap_or(i32::MAX);
+        // A flood of requests for one account is mostly over its allowance: those cost no write.
+        if user.reset_mails_used_up(now - window, cap) {
+            return Ok(false);
         }
+        users::reserve_reset_mail(conn, user.id, now, window, cap)
     }
 }
