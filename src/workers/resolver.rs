@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use super::WorkerTask;
 use crate::db::DbError;
+use crate::services::reset::resolve::{CHEAP_BATCH, MAIL_BATCH};
 use crate::services::reset::ResetService;
 
 /// Immediate retries of a batch the database rolled back, before waiting for the next round.
@@ -29,8 +30,9 @@ fn retry_pause(attempt: u32) -> Duration {
 pub struct Resolver {
     reset: Arc<ResetService>,
     /// Held while resolving: on SQLite writes are serial anyway, and one thread leaves the
-    /// other cores to the requests.
-    turn: Mutex<()>,
+    /// other cores to the requests. It holds the next batch's size: small while batches issue
+    /// tokens (their mails are made inside the transaction), large while they do not.
+    turn: Mutex<i64>,
 }
 
 impl Resolver {
@@ -38,20 +40,20 @@ impl Resolver {
     pub fn new(reset: Arc<ResetService>) -> Self {
         Self {
             reset,
-            turn: Mutex::new(()),
+            turn: Mutex::new(CHEAP_BATCH),
         }
     }
 
     /// Resolves one batch of pending requests, retrying a rolled-back one; `false` when there
     /// were none (or another caller of this process is already resolving them).
     pub fn process_requests(&self) -> Result<bool, DbError> {
-        let Ok(_turn) = self.turn.try_lock() else {
+        let Ok(mut batch) = self.turn.try_lock() else {
             return Ok(false);
         };
         let mut attempt = 0;
-        let handled = loop {
-            match self.reset.resolve_batch() {
-                Ok(handled) => break handled,
+        let resolved = loop {
+            match self.reset.resolve_batch(*batch) {
+                Ok(resolved) => break resolved,
                 Err(err) if attempt < BATCH_RETRIES => {
                     attempt += 1;
                     tracing::warn!(
@@ -64,10 +66,15 @@ impl Resolver {
                 Err(err) => return Err(err),
             }
         };
-        if handled > 0 {
+        *batch = if resolved.issued > 0 {
+            MAIL_BATCH
+        } else {
+            CHEAP_BATCH
+        };
+        if resolved.handled > 0 {
             self.reset.outbox().notify();
         }
-        Ok(handled > 0)
+        Ok(resolved.handled > 0)
     }
 }
 
