@@ -144,8 +144,8 @@ pub fn clear_pending(conn: &mut DbConnection) -> QueryResult<usize> {
         .execute(conn)
 }
 
-/// Whether any event waits for the webhook publisher (a cheap read on the partial index, see
-/// [`pending_ids`]).
+/// Whether any event waits for the webhook publisher (a cheap read on the partial index: the
+/// column itself is the condition).
 pub fn any_pending(conn: &mut DbConnection) -> QueryResult<bool> {
     diesel::select(diesel::dsl::exists(pending_ids(1))).get_result(conn)
 }
